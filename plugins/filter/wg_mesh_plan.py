@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: wg_mesh_plan
+short_description: Compute and validate the pairwise WireGuard mesh plan of an inventory group
+version_added: 0.1.0
+description:
+  - Reads each server's stable index, endpoint, WireGuard port and name from C(hostvars)
+    and returns, per server, its WireGuard interfaces, the C(/etc/hosts) entries as seen
+    from that server, and the mesh addresses a VPC-only service listens on.
+  - For servers A < B the pair uses C(192.168.(offset+A-1\).0/24); A is C(.1), B is C(.B).
+  - Every server has a server interface C(<prefix>0) and one client interface C(<prefix>L)
+    per lower-index server L.
+  - Fails before anything runs, naming the host and the variable, on a missing or duplicate
+    index, an index outside 1..254, a subnet past C(192.168.255.0/24), a bad port, two servers
+    with the same endpoint and port, a missing endpoint where a higher server needs it,
+    or an invalid domain or name.
+options:
+  _input:
+    description: The C(hostvars) of the play.
+    type: dict
+    required: true
+  hosts:
+    description:
+      - The inventory hostnames of the mesh, usually C(groups['vpc']). Never C(ansible_play_hosts),
+        or a C(--limit) run would plan a smaller mesh.
+      - Per host, these inventory variables are read.
+      - C(wg_mesh_index) (required) the stable index, 1 to 254.
+      - C(wg_mesh_endpoint) the address the other servers reach it at; defaults to C(ansible_host).
+        Needed on every server but the one with the highest index.
+      - C(wg_mesh_port) its WireGuard UDP port, default 51820.
+      - C(wg_mesh_name) its name in the VPC, default C(server<index>).
+    type: list
+    elements: str
+    required: true
+  iface_ip_offset:
+    description: Third octet of the subnet of server 1; server A uses C(192.168.(offset+A-1\).0/24).
+    type: int
+    default: 1
+  domain:
+    description: The VPC domain; every server is also C(<name>.<domain>).
+    type: str
+    default: vpcdomain
+  keepalive:
+    description: Persistent keepalive, in seconds, of client interfaces; 0 turns it off.
+    type: int
+    default: 25
+  iface_prefix:
+    description: Prefix of the interface names, at most 12 characters.
+    type: str
+    default: wgvpc
+"""
+
+EXAMPLES = r"""
+- name: Compute this server's view of the mesh
+  ansible.builtin.set_fact:
+    wg_mesh_view: "{{ (hostvars | fakevpc.vpc.wg_mesh_plan(groups['vpc'], iface_ip_offset=5)).servers[inventory_hostname] }}"
+
+# With server1 (index 1) and server2 (index 2) and the default offset:
+# servers.server1.interfaces[0] == {name: wgvpc0, role: server, address: 192.168.1.1/24, listen_port: 51820,
+#                                   peers: [{host: server2, index: 2, allowed_ips: [192.168.1.2/32], ...}]}
+# servers.server2.hosts_lines == ['192.168.1.1 server1 server1.vpcdomain', '127.0.0.1 server2 server2.vpcdomain']
+"""
+
+RETURN = r"""
+_value:
+  description: C({'servers': {inventory_hostname: view}}).
+  type: dict
+  contains:
+    servers:
+      description:
+        - Per inventory hostname, a dict with C(index), C(name), C(fqdn), C(interfaces) (each with C(name),
+          C(role) (C(server) or C(client)), C(address), C(listen_port), C(peers)), C(hosts_entries)
+          (C(address), C(names)), C(hosts_lines) and C(service_addresses).
+        - A peer has C(host), C(index), C(allowed_ips), C(endpoint) (C(host:port) or null) and
+          C(persistent_keepalive) (or null).
+      type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import (
+    DEFAULT_DOMAIN,
+    DEFAULT_IFACE_PREFIX,
+    DEFAULT_KEEPALIVE,
+    DEFAULT_OFFSET,
+    MeshPlanError,
+    build_mesh_plan,
+)
+
+HOST_VARIABLES = {
+    "index": "wg_mesh_index",
+    "endpoint": "wg_mesh_endpoint",
+    "port": "wg_mesh_port",
+    "name": "wg_mesh_name",
+    "host": "hosts",
+}
+SETTING_VARIABLES = {
+    "iface_ip_offset": "wg_mesh_iface_ip_offset",
+    "domain": "wg_mesh_domain",
+    "keepalive": "wg_mesh_keepalive",
+    "iface_prefix": "wg_mesh_iface_prefix",
+}
+
+
+def _as_int(value):
+    """Inventory values given on the command line arrive as strings: accept decimal digits."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
+def _server_from_hostvars(hostvars, host):
+    if host not in hostvars:
+        raise AnsibleFilterError("wg_mesh_plan: host %r: not in the inventory" % (host,))
+    variables = hostvars[host]
+    endpoint = variables.get("wg_mesh_endpoint") or variables.get("ansible_host")
+    return {
+        "host": host,
+        "index": _as_int(variables.get("wg_mesh_index")),
+        "endpoint": endpoint,
+        "port": _as_int(variables.get("wg_mesh_port")),
+        "name": variables.get("wg_mesh_name"),
+    }
+
+
+def wg_mesh_plan(hostvars, hosts, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMAIN,
+                 keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX):
+    """Return the validated mesh plan of the hosts, read from hostvars."""
+    servers = [_server_from_hostvars(hostvars, host) for host in hosts]
+    try:
+        return build_mesh_plan(servers, iface_ip_offset=_as_int(iface_ip_offset), domain=domain,
+                               keepalive=_as_int(keepalive), iface_prefix=iface_prefix)
+    except MeshPlanError as error:
+        if error.host is None:
+            raise AnsibleFilterError("wg_mesh_plan: variable %s: %s" % (SETTING_VARIABLES[error.field], error.problem))
+        raise AnsibleFilterError(
+            "wg_mesh_plan: host %r: variable %s: %s" % (error.host, HOST_VARIABLES[error.field], error.problem))
+
+
+class FilterModule:
+    """The mesh plan filter."""
+
+    def filters(self):
+        return {"wg_mesh_plan": wg_mesh_plan}

@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The filter adapts inventory variables to the plan and names the variable in every error."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.fakevpc.vpc.plugins.filter.wg_mesh_plan import FilterModule, wg_mesh_plan
+
+HOSTVARS = {
+    "a": {"wg_mesh_index": 1, "ansible_host": "198.51.100.1"},
+    "b": {"wg_mesh_index": "2", "wg_mesh_endpoint": "198.51.100.2", "wg_mesh_port": "51999"},
+    "c": {"wg_mesh_index": 3},
+}
+
+
+def test_filter_is_registered():
+    assert FilterModule().filters()["wg_mesh_plan"] is wg_mesh_plan
+
+
+def test_endpoint_defaults_to_ansible_host_and_strings_become_integers():
+    plan = wg_mesh_plan(HOSTVARS, ["a", "b", "c"], iface_ip_offset="3")["servers"]
+    assert plan["b"]["interfaces"][1]["peers"][0]["endpoint"] == "198.51.100.1:51820"
+    assert plan["c"]["interfaces"][2]["peers"][0]["endpoint"] == "198.51.100.2:51999"
+    assert plan["c"]["interfaces"][0]["address"] == "192.168.5.1/24"
+
+
+def test_only_the_given_hosts_are_planned():
+    assert sorted(wg_mesh_plan(HOSTVARS, ["a", "c"])["servers"]) == ["a", "c"]
+
+
+@pytest.mark.parametrize("hostvars, hosts, kwargs, message", [
+    ({"a": {}}, ["a"], {}, "wg_mesh_plan: host 'a': variable wg_mesh_index: is missing"),
+    (HOSTVARS, ["a", "b", "c", "d"], {}, "wg_mesh_plan: host 'd': not in the inventory"),
+    ({"a": {"wg_mesh_index": 1}, "b": {"wg_mesh_index": 2}}, ["a", "b"], {},
+     "wg_mesh_plan: host 'a': variable wg_mesh_endpoint: is missing"),
+    ({"a": {"wg_mesh_index": 1, "wg_mesh_port": 0}}, ["a"], {}, "host 'a': variable wg_mesh_port:"),
+    ({"a": {"wg_mesh_index": 1, "wg_mesh_name": "A!"}}, ["a"], {}, "host 'a': variable wg_mesh_name:"),
+    (HOSTVARS, ["a"], {"iface_ip_offset": 300}, "wg_mesh_plan: variable wg_mesh_iface_ip_offset:"),
+    (HOSTVARS, ["a"], {"domain": "x y"}, "wg_mesh_plan: variable wg_mesh_domain:"),
+    (HOSTVARS, ["a"], {"iface_prefix": "toolong-prefix"}, "wg_mesh_plan: variable wg_mesh_iface_prefix:"),
+])
+def test_errors_name_host_and_variable(hostvars, hosts, kwargs, message):
+    with pytest.raises(AnsibleFilterError, match=message.replace("(", r"\(")):
+        wg_mesh_plan(hostvars, hosts, **kwargs)
