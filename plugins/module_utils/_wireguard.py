@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Pure helpers of the WireGuard interface module: parse live state, compare, render.
+
+A private module of the fakevpc.vpc collection: its interface may change without notice.
+An interface's state is a dict: private_key, listen_port, addresses (sorted CIDR strings),
+mtu, and peers, an ordered dict of public key -> {preshared_key, endpoint, allowed_ips,
+persistent_keepalive}. None means "not set" (or, in a wanted state, "not managed").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+
+NONE = "(none)"
+HIDDEN = "(hidden)"
+HIDDEN_CHANGED = "(hidden, changes)"
+CONFIG_HEADER = "# Managed by fakevpc.vpc.wg_interface: local changes are overwritten.\n"
+
+
+def normalise_networks(networks):
+    """Sorted, canonical CIDR strings ('10.0.0.1/32'); raises ValueError on a bad one."""
+    return sorted(str(ipaddress.ip_network(network, strict=False)) for network in networks)
+
+
+def normalise_addresses(addresses):
+    """Sorted, canonical interface addresses ('192.168.1.1/24'); raises ValueError on a bad one."""
+    return sorted(str(ipaddress.ip_interface(address)) for address in addresses)
+
+
+def clamped_private_key(key):
+    """The key as WireGuard stores it (Curve25519 clamping), so `wg show` compares equal."""
+    try:
+        raw = bytearray(base64.b64decode(key.strip(), validate=True))
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64")
+    if len(raw) != 32:
+        raise ValueError("not 32 bytes")
+    raw[0] &= 248
+    raw[31] = (raw[31] & 127) | 64
+    return base64.b64encode(bytes(raw)).decode("ascii")
+
+
+def _optional(field):
+    return None if field == NONE else field
+
+
+def parse_dump(text):
+    """Parse `wg show IFACE dump`: one interface line, then one line per peer."""
+    lines = [line.split("\t") for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError("empty output")
+    private_key, public_key, listen_port = lines[0][:3]
+    peers = {}
+    for fields in lines[1:]:
+        peer_key, preshared_key, endpoint, allowed_ips = fields[:4]
+        keepalive = fields[7]
+        peers[peer_key] = {
+            "preshared_key": _optional(preshared_key),
+            "endpoint": _optional(endpoint),
+            "allowed_ips": normalise_networks(allowed_ips.split(",")) if allowed_ips != NONE else [],
+            "persistent_keepalive": None if keepalive == "off" else int(keepalive),
+            "latest_handshake": int(fields[4]),
+        }
+    return {
+        "private_key": _optional(private_key),
+        "public_key": _optional(public_key),
+        "listen_port": int(listen_port) or None,
+        "peers": peers,
+    }
+
+
+def parse_ip_addresses(ip_json):
+    """Global addresses of the first link in `ip -j address show dev IFACE` (already decoded)."""
+    if not ip_json:
+        return []
+    return normalise_addresses(
+        "%s/%s" % (info["local"], info["prefixlen"])
+        for info in ip_json[0].get("addr_info", []) if info.get("scope") != "link")
+
+
+def split_endpoint(endpoint):
+    """'host:port' or '[v6]:port' -> (host, port); raises ValueError."""
+    host, separator, port = endpoint.rpartition(":")
+    if not separator or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected host:port")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError("bracket an IPv6 address: [address]:port")
+    return host, int(port)
+
+
+def peer_update(live, wanted, endpoint_is_current):
+    """The `wg set ... peer KEY` arguments (and stdin data) that turn live into wanted.
+
+    live is None for a new peer. endpoint_is_current(wanted_endpoint, live_endpoint) says whether the
+    live endpoint already is the wanted one (it resolves names). Returns (args, data); empty args: no change.
+    """
+    live = live or {"preshared_key": None, "endpoint": None, "allowed_ips": [], "persistent_keepalive": None}
+    args, data = [], None
+    if wanted["preshared_key"] != live["preshared_key"]:
+        if wanted["preshared_key"] is None:
+            args += ["preshared-key", "/dev/null"]
+        else:
+            args += ["preshared-key", "/dev/stdin"]
+            data = wanted["preshared_key"]
+    if wanted["endpoint"] is not None and not endpoint_is_current(wanted["endpoint"], live["endpoint"]):
+        args += ["endpoint", wanted["endpoint"]]
+    if (wanted["persistent_keepalive"] or None) != live["persistent_keepalive"]:
+        args += ["persistent-keepalive", wanted["persistent_keepalive"] or "off"]
+    if wanted["allowed_ips"] != live["allowed_ips"]:
+        args += ["allowed-ips", ",".join(wanted["allowed_ips"])]
+    return args, data
+
+
+def _key_line(name, value, redact, before_value):
+    if value is None:
+        return ""
+    if redact:
+        value = HIDDEN if value == before_value else HIDDEN_CHANGED
+    return "%s = %s\n" % (name, value)
+
+
+def render_config(state, redact=False, before=None):
+    """The wg-quick configuration of a state. With redact, keys are replaced by markers that
+    say whether they differ from those of before (another state)."""
+    before = before or {"private_key": None, "peers": {}}
+    text = CONFIG_HEADER + "[Interface]\n"
+    text += _key_line("PrivateKey", state.get("private_key"), redact, before.get("private_key"))
+    if state.get("listen_port"):
+        text += "ListenPort = %d\n" % state["listen_port"]
+    if state.get("addresses"):
+        text += "Address = %s\n" % ", ".join(state["addresses"])
+    if state.get("mtu"):
+        text += "MTU = %d\n" % state["mtu"]
+    text += "Table = off\n"
+    for public_key, peer in state.get("peers", {}).items():
+        before_peer = before["peers"].get(public_key) or {}
+        text += "\n[Peer]\nPublicKey = %s\n" % public_key
+        text += _key_line("PresharedKey", peer.get("preshared_key"), redact, before_peer.get("preshared_key"))
+        if peer.get("endpoint"):
+            text += "Endpoint = %s\n" % peer["endpoint"]
+        if peer.get("allowed_ips"):
+            text += "AllowedIPs = %s\n" % ", ".join(peer["allowed_ips"])
+        if peer.get("persistent_keepalive"):
+            text += "PersistentKeepalive = %d\n" % peer["persistent_keepalive"]
+    return text

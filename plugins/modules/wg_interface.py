@@ -1,0 +1,466 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: wg_interface
+short_description: Manage one WireGuard interface without ever interrupting its other peers
+version_added: 0.1.0
+description:
+  - Reads the live interface (C(wg show IFACE dump), C(ip -j address), C(ip -j link)), compares it with the
+    wanted one and changes only what differs.
+  - A peer is added, updated or removed with C(wg set), so the sessions of the other peers are never
+    interrupted; the interface is never restarted to change a peer, a key, a port or an address.
+  - Uses kernel WireGuard where the kernel has it and C(wireguard-go) where it does not (O(implementation)).
+  - "Persistence: with O(persist) it writes a C(wg-quick) file C(<config_dir>/<name>.conf) (mode C(0600)) with the
+    private key in its C([Interface]) section (never loaded only through a C(PostUp) hook) and C(Table = off)
+    (routes come from the addresses' prefixes, as when applied live), and, where systemd is running, enables
+    C(wg-quick@<name>.service) so the interface comes back at boot. The unit is only enabled, not started:
+    the live interface is configured directly, and the unit takes over at the next boot."
+  - O(state=absent) deletes the interface (which also ends its C(wireguard-go) process), disables the unit and
+    removes the file.
+requirements:
+  - C(wg) (wireguard-tools) and C(ip) (iproute2) on the target.
+  - C(wireguard-go) on the target when the kernel has no WireGuard.
+options:
+  name:
+    description: The interface name, at most 15 characters.
+    type: str
+    required: true
+  state:
+    description: Whether the interface should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  private_key:
+    description:
+      - The interface's private key (base64, as C(wg genkey) prints). Required with O(state=present).
+      - Passed to C(wg) on standard input, never on a command line; never shown in output or diff.
+    type: str
+  listen_port:
+    description: UDP port to listen on. When omitted, the live port (random when the interface was created) is kept.
+    type: int
+  addresses:
+    description: Every address of the interface, with its prefix; others are removed.
+    type: list
+    elements: str
+    default: []
+  mtu:
+    description: The MTU. When omitted, the live MTU is kept.
+    type: int
+  peers:
+    description: Every peer of the interface; peers not listed are removed.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      public_key:
+        description: The peer's public key.
+        type: str
+        required: true
+      preshared_key:
+        description: The pair's preshared key; never shown in output or diff.
+        type: str
+      endpoint:
+        description:
+          - Where to reach the peer, C(host:port) or C([IPv6]:port). When omitted, the peer's roaming
+            endpoint (learnt from its packets) is left alone.
+        type: str
+      allowed_ips:
+        description: Networks routed to this peer.
+        type: list
+        elements: str
+        default: []
+      persistent_keepalive:
+        description: Keepalive interval in seconds; 0 or omitted turns it off.
+        type: int
+  implementation:
+    description:
+      - How to create a missing interface. V(kernel) uses C(ip link add type wireguard), V(userspace) starts
+        C(wireguard-go), V(auto) tries the kernel first and falls back to C(wireguard-go).
+      - An existing interface is never recreated; RV(implementation) tells which one it is.
+    type: str
+    choices: [auto, kernel, userspace]
+    default: auto
+  persist:
+    description: Write the C(wg-quick) file and enable its unit (see the description) so the interface returns at boot.
+    type: bool
+    default: true
+  config_dir:
+    description: Where the C(wg-quick) file lives.
+    type: path
+    default: /etc/wireguard
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The diff is the C(wg-quick) form of the interface before and after, with keys replaced by C((hidden)) or C((hidden, changes)).
+notes:
+  - Interface addresses get their connected routes from the kernel; the module adds no other routes.
+author:
+  - fakevpc developers
+"""
+
+EXAMPLES = r"""
+- name: Configure the server interface of the mesh
+  fakevpc.vpc.wg_interface:
+    name: wgvpc0
+    private_key: "{{ lookup('ansible.builtin.file', '/srv/keys/server1.key') }}"
+    listen_port: 51821
+    addresses: [192.168.1.1/24]
+    peers:
+      - public_key: hxo5Srz2pFi0Z1kyJdVYZ5eaWAq0jvTE0Sv0OgwG2Ac=
+        preshared_key: "{{ lookup('ansible.builtin.file', '/srv/keys/server1+server2.psk') }}"
+        allowed_ips: [192.168.1.2/32]
+  no_log: true
+
+- name: Configure a client interface that dials server 1
+  fakevpc.vpc.wg_interface:
+    name: wgvpc1
+    private_key: "{{ lookup('ansible.builtin.file', '/srv/keys/server2.key') }}"
+    addresses: [192.168.1.2/24]
+    peers:
+      - public_key: xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
+        endpoint: 203.0.113.1:51821
+        allowed_ips: [192.168.1.1/32]
+        persistent_keepalive: 25
+  no_log: true
+
+- name: Remove an interface and its boot configuration
+  fakevpc.vpc.wg_interface:
+    name: wgvpc3
+    state: absent
+"""
+
+RETURN = r"""
+implementation:
+  description: C(kernel) or C(userspace) (C(wireguard-go)); null when the interface is absent.
+  returned: always
+  type: str
+  sample: kernel
+peers_added:
+  description: Public keys of the peers added.
+  returned: always
+  type: list
+  elements: str
+peers_updated:
+  description: Public keys of the peers changed in place.
+  returned: always
+  type: list
+  elements: str
+peers_removed:
+  description: Public keys of the peers removed.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import json
+import os
+import re
+import socket
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _wireguard
+
+INTERFACE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+SYSTEMD_RUNNING = "/run/systemd/system"
+
+
+def resolved_endpoints(endpoint):
+    """The 'address:port' strings `wg show` would print for endpoint."""
+    host, port = _wireguard.split_endpoint(endpoint)
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)
+    except socket.gaierror:
+        return set()
+    return set(("[%s]:%d" if family == socket.AF_INET6 else "%s:%d") % (address[0], port)
+               for family, _type, _proto, _name, address in infos)
+
+
+def endpoint_is_current(wanted, live):
+    return live is not None and live in resolved_endpoints(wanted)
+
+
+class WireGuardInterface:
+    """One interface: read the live state, compare with the wanted one, act on the difference."""
+
+    def __init__(self, module, runner):
+        self.module = module
+        self.run = runner.run
+        self.runner = runner
+        self.params = module.params
+        self.name = module.params["name"]
+        self.config_path = os.path.join(module.params["config_dir"], "%s.conf" % self.name)
+        self.changed = False
+        self.result = {"peers_added": [], "peers_updated": [], "peers_removed": [], "implementation": None}
+
+    # -- reading ------------------------------------------------------------------------------
+    def read_link(self):
+        """The `ip -j -d link` entry of the interface, or None when it does not exist."""
+        rc, stdout, _stderr = self.run("ip", "-j", "-d", "link", "show", "dev", self.name, check_rc=False)
+        if rc != 0:
+            return None
+        return json.loads(stdout)[0]
+
+    def read_state(self, link):
+        _rc, dump, _stderr = self.run("wg", "show", self.name, "dump")
+        state = _wireguard.parse_dump(dump)
+        _rc, addresses, _stderr = self.run("ip", "-j", "address", "show", "dev", self.name)
+        state["addresses"] = _wireguard.parse_ip_addresses(json.loads(addresses))
+        state["mtu"] = link.get("mtu")
+        state["up"] = "UP" in link.get("flags", [])
+        return state
+
+    def read_config_file(self):
+        if not os.path.exists(self.config_path):
+            return None
+        with open(self.config_path) as handle:
+            return handle.read()
+
+    # -- wanted state -------------------------------------------------------------------------
+    def wanted_state(self):
+        try:
+            private_key = _wireguard.clamped_private_key(self.params["private_key"])
+        except ValueError:
+            self.module.fail_json(msg="private_key: not a WireGuard key (base64 of 32 bytes)")
+        try:
+            addresses = _wireguard.normalise_addresses(self.params["addresses"])
+        except ValueError as error:
+            self.module.fail_json(msg="addresses: %s" % error)
+        peers = {}
+        for position, peer in enumerate(self.params["peers"]):
+            where = "peers[%d]" % position
+            if peer["public_key"] in peers:
+                self.module.fail_json(msg="%s: public_key %s is listed twice" % (where, peer["public_key"]))
+            try:
+                allowed_ips = _wireguard.normalise_networks(peer["allowed_ips"])
+                if peer["endpoint"] is not None:
+                    _wireguard.split_endpoint(peer["endpoint"])
+            except ValueError as error:
+                self.module.fail_json(msg="%s: %s" % (where, error))
+            peers[peer["public_key"]] = {
+                "preshared_key": peer["preshared_key"],
+                "endpoint": peer["endpoint"],
+                "allowed_ips": allowed_ips,
+                "persistent_keepalive": peer["persistent_keepalive"] or None,
+            }
+        return {
+            "private_key": private_key,
+            "listen_port": self.params["listen_port"],
+            "addresses": addresses,
+            "mtu": self.params["mtu"],
+            "peers": peers,
+        }
+
+    @staticmethod
+    def managed_view(live, wanted):
+        """The live state limited to what the wanted state manages, for the diff."""
+        if live is None:
+            return None
+        peers = {}
+        for key, peer in live["peers"].items():
+            wanted_peer = wanted["peers"].get(key) if wanted else None
+            peers[key] = dict(peer, endpoint=peer["endpoint"] if wanted_peer and wanted_peer["endpoint"] else None)
+        return {
+            "private_key": live["private_key"],
+            "listen_port": live["listen_port"] if wanted is None or wanted["listen_port"] else None,
+            "addresses": live["addresses"],
+            "mtu": live["mtu"] if wanted is None or wanted["mtu"] else None,
+            "peers": peers,
+        }
+
+    # -- acting -------------------------------------------------------------------------------
+    def act(self, tool, *args, **kwargs):
+        """Record a change and run it unless in check mode."""
+        self.changed = True
+        if not self.module.check_mode:
+            self.run(tool, *args, **kwargs)
+
+    def create(self):
+        implementation = self.params["implementation"]
+        if self.module.check_mode:
+            return "kernel" if implementation == "auto" else implementation
+        if implementation in ("auto", "kernel"):
+            rc, _stdout, stderr = self.run("ip", "link", "add", "dev", self.name, "type", "wireguard", check_rc=False)
+            if rc == 0:
+                return "kernel"
+            if implementation == "kernel" or not self.runner.binary("wireguard-go", required=False):
+                self.module.fail_json(
+                    msg="cannot create %s: the kernel has no WireGuard (%s) and wireguard-go is %s"
+                    % (self.name, stderr.strip(), "not wanted" if implementation == "kernel" else "not installed"))
+        self.run("wireguard-go", self.name)
+        return "userspace"
+
+    def apply_interface(self, live, wanted):
+        args, data = [], None
+        if live["private_key"] != wanted["private_key"]:
+            args += ["private-key", "/dev/stdin"]
+            data = wanted["private_key"]
+        if wanted["listen_port"] and wanted["listen_port"] != live["listen_port"]:
+            args += ["listen-port", wanted["listen_port"]]
+        if args:
+            self.act("wg", "set", self.name, *args, data=data)
+
+    def apply_peers(self, live, wanted):
+        for key in live["peers"]:
+            if key not in wanted["peers"]:
+                self.result["peers_removed"].append(key)
+                self.act("wg", "set", self.name, "peer", key, "remove")
+        for key, peer in wanted["peers"].items():
+            args, data = _wireguard.peer_update(live["peers"].get(key), peer, endpoint_is_current)
+            if key not in live["peers"]:
+                self.result["peers_added"].append(key)
+            elif args:
+                self.result["peers_updated"].append(key)
+            else:
+                continue
+            self.act("wg", "set", self.name, "peer", key, *args, data=data)
+
+    def apply_link(self, live, wanted):
+        for address in live["addresses"]:
+            if address not in wanted["addresses"]:
+                self.act("ip", "address", "del", address, "dev", self.name)
+        for address in wanted["addresses"]:
+            if address not in live["addresses"]:
+                self.act("ip", "address", "add", address, "dev", self.name)
+        if wanted["mtu"] and wanted["mtu"] != live["mtu"]:
+            self.act("ip", "link", "set", "dev", self.name, "mtu", wanted["mtu"])
+        if not live["up"]:
+            self.act("ip", "link", "set", "dev", self.name, "up")
+
+    def systemd_unit(self):
+        return "wg-quick@%s.service" % self.name
+
+    def unit_enabled(self):
+        rc, _stdout, _stderr = self.run("systemctl", "is-enabled", "--quiet", self.systemd_unit(), check_rc=False)
+        return rc == 0
+
+    def persist(self, wanted):
+        text = _wireguard.render_config(wanted)
+        if self.read_config_file() != text:
+            self.changed = True
+            if not self.module.check_mode:
+                self.write_config_file(text)
+        elif (os.stat(self.config_path).st_mode & 0o777) != 0o600:
+            self.act_chmod()
+        if os.path.isdir(SYSTEMD_RUNNING) and not self.unit_enabled():
+            self.act("systemctl", "enable", self.systemd_unit())
+
+    def act_chmod(self):
+        self.changed = True
+        if not self.module.check_mode:
+            os.chmod(self.config_path, 0o600)
+
+    def write_config_file(self, text):
+        directory = self.params["config_dir"]
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o700)
+        # mkstemp creates the file 0600 and os.replace keeps that mode: the key is never readable by others.
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".%s." % self.name)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        os.replace(temporary, self.config_path)
+
+    def unpersist(self):
+        if os.path.isdir(SYSTEMD_RUNNING) and self.unit_enabled():
+            self.act("systemctl", "disable", self.systemd_unit())
+        if os.path.exists(self.config_path):
+            self.changed = True
+            if not self.module.check_mode:
+                os.unlink(self.config_path)
+
+    # -- entry points -------------------------------------------------------------------------
+    def present(self):
+        wanted = self.wanted_state()
+        link = self.read_link()
+        existed = link is not None
+        live = None
+        if link is None:
+            self.changed = True
+            self.result["implementation"] = self.create()
+            if not self.module.check_mode:
+                link = self.read_link()
+        else:
+            self.result["implementation"] = self.implementation_of(link)
+        if link is not None:
+            live = self.read_state(link)
+        start = live or {"private_key": None, "listen_port": None, "addresses": [], "mtu": None, "peers": {}, "up": False}
+        self.apply_interface(start, wanted)
+        self.apply_peers(start, wanted)
+        self.apply_link(start, wanted)
+        if self.params["persist"]:
+            self.persist(wanted)
+        self.add_diff(self.managed_view(live, wanted) if existed else None, wanted)
+
+    def absent(self):
+        link = self.read_link()
+        live = None
+        if link is not None:
+            live = self.read_state(link)
+            self.act("ip", "link", "del", "dev", self.name)
+            self.result["peers_removed"] = list(live["peers"])
+        self.unpersist()
+        self.add_diff(self.managed_view(live, None), None)
+
+    def implementation_of(self, link):
+        kind = link.get("linkinfo", {}).get("info_kind")
+        if kind == "wireguard":
+            return "kernel"
+        if kind == "tun":
+            return "userspace"
+        self.module.fail_json(msg="%s exists and is not a WireGuard interface (kind %s)" % (self.name, kind))
+
+    def add_diff(self, before, after):
+        if not self.module._diff:
+            return
+        self.result["diff"] = {
+            "before_header": "%s (live)" % self.name,
+            "after_header": "%s (wanted)" % self.name,
+            "before": _wireguard.render_config(before, redact=True, before=before) if before else "",
+            "after": _wireguard.render_config(after, redact=True, before=before) if after else "",
+        }
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            private_key=dict(type="str", no_log=True),
+            listen_port=dict(type="int"),
+            addresses=dict(type="list", elements="str", default=[]),
+            mtu=dict(type="int"),
+            peers=dict(type="list", elements="dict", default=[], options=dict(
+                public_key=dict(type="str", required=True, no_log=False),
+                preshared_key=dict(type="str", no_log=True),
+                endpoint=dict(type="str"),
+                allowed_ips=dict(type="list", elements="str", default=[]),
+                persistent_keepalive=dict(type="int"),
+            )),
+            implementation=dict(type="str", choices=["auto", "kernel", "userspace"], default="auto"),
+            persist=dict(type="bool", default=True),
+            config_dir=dict(type="path", default="/etc/wireguard"),
+        ),
+        required_if=[("state", "present", ["private_key"])],
+        supports_check_mode=True,
+    )
+    if not INTERFACE_NAME.match(module.params["name"]):
+        module.fail_json(msg="name: %r is not an interface name (1 to 15 letters, digits, '.', '_', '-')" % module.params["name"])
+    interface = WireGuardInterface(module, CommandRunner(module))
+    if module.params["state"] == "present":
+        interface.present()
+    else:
+        interface.absent()
+    module.exit_json(changed=interface.changed, **interface.result)
+
+
+if __name__ == "__main__":
+    main()
