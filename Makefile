@@ -3,15 +3,23 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV ?= .venv
-BIN := $(VENV)/bin
-export PATH := $(CURDIR)/$(BIN):$(PATH)
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# collections/ansible_collections/fakevpc/vpc is a symlink to this checkout.
+COLLECTIONS := $(CURDIR)/collections
 
-.PHONY: help deps test unit integration sanity lint bench
+.PHONY: help deps test unit integration sanity lint build doc-check bench
 
 help:
 	@echo "make deps         install apt packages and the Python venv ($(VENV))"
-	@echo "make test         every test: lint, sanity, unit, integration, molecule"
+	@echo "make test         every test: lint, sanity, build, doc-check, unit, integration"
+	@echo "make lint         ansible-lint, production profile, offline"
+	@echo "make sanity       ansible-test sanity (offline, no ignore file) on a copy under build/sanity"
+	@echo "make build        build the collection tarball into build/ and check its contents"
+	@echo "make doc-check    ansible-doc renders every module and filter, with EXAMPLES and RETURN"
+	@echo "make unit         unit tests (pytest)"
+	@echo "make integration  integration tests (pytest)"
 	@echo "make bench        benchmarks (results under bench/results/)"
 
 deps: $(VENV)/.deps-installed
@@ -20,12 +28,28 @@ $(VENV)/.deps-installed: requirements.txt scripts/install-deps.sh
 	bash scripts/install-deps.sh $(VENV)
 	touch $@
 
+lint: deps
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/ansible-lint
+
+sanity: deps
+	bash scripts/sanity.sh
+
+build: deps
+	rm -rf build/collection
+	$(BIN)/ansible-galaxy collection build --force --output-path build/collection .
+	bash scripts/check-build.sh build/collection/fakevpc-vpc-*.tar.gz
+
+doc-check: deps
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) bash scripts/doc-check.sh
+
+# pytest exits 5 when it collects no test: that fails the run, on purpose.
 unit: deps
 	$(BIN)/python -m pytest -q tests/unit
 
 integration: deps
 	$(BIN)/python -m pytest -q tests/integration
 
-test: unit integration
+# Order matters: the last lines of a run are pytest's summary.
+test: deps lint sanity build doc-check unit integration
 
 include $(wildcard mk/*.mk)
