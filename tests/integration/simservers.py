@@ -148,6 +148,7 @@ class SimServer:
     root: Path
     underlay_ip: str
     pid: int = 0
+    unshare_pid: int = 0
     net_ns: int = 0
     mnt_ns: int = 0
     _unshare: subprocess.Popen | None = field(default=None, repr=False)
@@ -185,8 +186,9 @@ class SimServer:
         return subprocess.Popen(self.nsenter_argv(argv), **kwargs)
 
     def processes(self) -> list[int]:
-        """Live processes (host PIDs) in this server's network namespace, the anchor excluded."""
-        return [p for p in pids_in_namespaces({self.net_ns}) if p != self.pid]
+        """Live processes (host PIDs) in this server's network namespace, the anchor (and its unshare parent,
+        which lives in the same network namespace, outside the PID namespace) excluded."""
+        return [p for p in pids_in_namespaces({self.net_ns}) if p not in (self.pid, self.unshare_pid)]
 
     def processes_named(self, comm: str) -> list[int]:
         return [p for p in self.processes() if proc_comm(p) == comm]
@@ -292,6 +294,7 @@ class SimNet:
             preexec_fn=_pdeathsig, close_fds=True,
         )
         server._unshare = proc
+        server.unshare_pid = proc.pid
         line = proc.stdout.readline().decode()
         if line.strip() != "ready":
             proc.kill()
