@@ -195,7 +195,7 @@ class SimServer:
 
     def ping(self, address: str, tries: int = 10, wait: float = 1.0) -> bool:
         """Ping once, retrying (fresh tunnels may drop the very first packet)."""
-        for _ in range(tries):
+        for dummy in range(tries):
             if self.run(["ping", "-n", "-q", "-c", "1", "-W", str(wait), address], check=False).returncode == 0:
                 return True
             time.sleep(0.1)
@@ -324,7 +324,7 @@ class SimNet:
 
     def fabric_ip_batch(self, commands: list[str]) -> None:
         proc = subprocess.run([NSENTER, f"--target={self.fabric_pid}", "--net", "--", IP, "-batch", "-"],
-                              input="\n".join(commands) + "\n", capture_output=True, text=True, timeout=60)
+                              input="\n".join(commands) + "\n", capture_output=True, text=True, timeout=60, check=False)
         if proc.returncode != 0:
             raise SimError(f"fabric ip -batch failed: {proc.stderr}")
 
@@ -455,10 +455,10 @@ def parse_recap(stdout: str) -> dict[str, dict[str, int]]:
     for line in lines[start + 1:]:
         if ":" not in line or "=" not in line:
             continue
-        host, _, counters = line.partition(":")
+        host, dummy, counters = line.partition(":")
         values = {}
         for item in counters.split():
-            key, _, val = item.partition("=")
+            key, dummy, val = item.partition("=")
             if val.isdigit():
                 values[key] = int(val)
         if values:
@@ -503,6 +503,6 @@ def run_playbook(playbook: str | Path, inventory: str | Path, extra_vars: dict |
     argv += extra_args or []
     t0 = time.monotonic()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=ansible_env(env),
-                          cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL)
+                          cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL, check=False)
     return PlaybookRun(argv=argv, rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr,
                        seconds=time.monotonic() - t0, recap=parse_recap(proc.stdout))
