@@ -240,8 +240,11 @@ class SimNet:
         self.workdir.mkdir(parents=True)
         try:
             self._start_fabric()
+            # spawn every anchor first, then wait for each: the servers boot in parallel
             for i in range(1, self.count + 1):
-                self.servers.append(self._start_server(i))
+                self.servers.append(self._spawn_server(i))
+            for server in self.servers:
+                self._await_server(server)
             self._wire_underlay()
             self.write_inventory()
         except BaseException:
@@ -275,7 +278,7 @@ class SimNet:
         if self.fabric_net_ns in (None, self._own_net_ns):
             raise SimError("fabric namespace is not a new network namespace")
 
-    def _start_server(self, index: int) -> SimServer:
+    def _spawn_server(self, index: int) -> SimServer:
         name = f"{self.prefix}{index}"
         root = self.workdir / name
         for sub, mode in (("run-wireguard", 0o755), ("etc-wireguard", 0o700)):
@@ -295,6 +298,10 @@ class SimNet:
         )
         server._unshare = proc
         server.unshare_pid = proc.pid
+        return server
+
+    def _await_server(self, server: SimServer) -> None:
+        proc, name = server._unshare, server.name
         line = proc.stdout.readline().decode()
         if line.strip() != "ready":
             proc.kill()
@@ -310,7 +317,6 @@ class SimNet:
         server.mnt_ns = ns_inode(server.pid, "mnt")
         if server.net_ns in (None, self._own_net_ns, self.fabric_net_ns) or server.mnt_ns in (None, self._own_mnt_ns):
             raise SimError(f"server {name}: namespaces not created")
-        return server
 
     def _wire_underlay(self) -> None:
         fabric_cmds = []
