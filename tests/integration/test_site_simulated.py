@@ -1,0 +1,167 @@
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""site.yml (the wg_mesh role) on simulated servers: names, idempotence, growth, check mode, secrets, bad input.
+
+The tests of this module share one set of four servers and run in order: the first converges three of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+
+import pytest
+
+from simservers import REPO_ROOT, run_playbook
+
+pytestmark = [pytest.mark.root, pytest.mark.wireguard]
+
+SITE = REPO_ROOT / "site.yml"
+
+
+class Mesh:
+    def __init__(self, net, workdir):
+        self.net = net
+        self.key_dir = workdir / "wg_keys"
+        self.inventory_path = workdir / "inventory.json"
+
+    def write_inventory(self, count, **overrides):
+        """Inventory of the first count servers; overrides: {host: {variable: value}}."""
+        extra = {s.name: dict({"ansible_become": False, "wg_mesh_install_packages": False,
+                               "wg_mesh_key_dir": str(self.key_dir)}, **overrides.get(s.name, {}))
+                 for s in self.net.servers}
+        inventory = self.net.inventory(extra)
+        hosts = inventory["all"]["children"]["vpc"]["hosts"]
+        for server in self.net.servers[count:]:
+            del hosts[server.name]
+        self.inventory_path.write_text(json.dumps(inventory))
+        return self.inventory_path
+
+    def site(self, count, overrides=None, **kwargs):
+        return run_playbook(SITE, self.write_inventory(count, **(overrides or {})), **kwargs)
+
+    def snapshot(self):
+        """Everything the role may change on every server (not the handshake times and byte counters)."""
+        return {s.name: (stable_dump(s.run(["wg", "show", "all", "dump"], check=False).stdout),
+                         mesh_addresses(s.run(["ip", "-j", "address"]).stdout),
+                         s.hosts_file.read_text(),
+                         sorted(os.listdir(s.etc_wireguard)))
+                for s in self.net.servers}
+
+    def interface_indices(self, server):
+        links = json.loads(server.run(["ip", "-j", "link"]).stdout)
+        return {link["ifname"]: link["ifindex"] for link in links if link["ifname"].startswith("wgvpc")}
+
+
+def stable_dump(dump):
+    """`wg show all dump` without what moves on its own: a peer's latest handshake, rx and tx, and the
+    endpoint a server interface learns from its clients' packets."""
+    stable = []
+    for fields in (line.split("\t") for line in dump.splitlines()):
+        if len(fields) == 9:
+            iface, key, psk, endpoint, allowed_ips, _handshake, _rx, _tx, keepalive = fields
+            learnt = iface.endswith("0") and keepalive == "off"
+            fields = [iface, key, psk, None if learnt else endpoint, allowed_ips, keepalive]
+        stable.append(fields)
+    return sorted(stable)  # wg lists peers in no fixed order
+
+
+def mesh_addresses(ip_json):
+    return sorted((link["ifname"], link["mtu"], info["local"], info["prefixlen"])
+                  for link in json.loads(ip_json) if link["ifname"].startswith("wgvpc") for info in link["addr_info"])
+
+
+def expected_hosts_block(looking, indices):
+    lines = []
+    for other in sorted(indices):
+        if other == looking:
+            address = "127.0.0.1"
+        elif looking < other:
+            address = "192.168.%d.%d" % (looking, other)
+        else:
+            address = "192.168.%d.1" % other
+        lines.append("%s server%d server%d.vpcdomain" % (address, other, other))
+    return "# BEGIN fakevpc.vpc wg_mesh\n" + "\n".join(lines) + "\n# END fakevpc.vpc wg_mesh\n"
+
+
+@pytest.fixture(scope="module")
+def mesh(make_simnet_module, tmp_path_factory):
+    return Mesh(make_simnet_module(4), tmp_path_factory.mktemp("site"))
+
+
+def test_site_converges_every_pair_pings_by_name_and_rerun_changes_nothing(mesh):
+    first = mesh.site(3)
+    assert first.rc == 0, first.describe()
+    three = mesh.net.servers[:3]
+    for server in three:
+        assert server.hosts_file.read_text().endswith(expected_hosts_block(server.index, [1, 2, 3]))
+    unreachable = [(a.name, b.index) for a in three for b in three
+                   if a is not b and not a.ping("server%d.vpcdomain" % b.index)]
+    assert unreachable == []
+    second = mesh.site(3)
+    assert second.rc == 0 and second.changed() == 0, second.describe()
+
+
+def test_adding_a_server_keeps_every_existing_tunnel_up(mesh):
+    one, two, three, four = mesh.net.servers
+    before = {s.name: mesh.interface_indices(s) for s in (one, two, three)}
+    pinger = two.popen(["ping", "-n", "-q", "-i", "0.05", "server1.vpcdomain"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        grown = mesh.site(4)
+    finally:
+        os.killpg(pinger.pid, signal.SIGINT)  # nsenter does not pass signals on: reach ping through its group
+        summary = pinger.communicate(timeout=30)[0]
+    assert grown.rc == 0, grown.describe()
+    sent, received = map(int, re.search(r"(\d+) packets transmitted, (\d+) received", summary).groups())
+    assert sent > 20 and received == sent, summary
+    for server in (one, two, three):
+        indices = mesh.interface_indices(server)
+        assert {name: indices[name] for name in before[server.name]} == before[server.name], "an interface was recreated"
+    assert set(mesh.interface_indices(four)) == {"wgvpc0", "wgvpc1", "wgvpc2", "wgvpc3"}
+    assert four.hosts_file.read_text().endswith(expected_hosts_block(4, [1, 2, 3, 4]))
+    assert all(four.ping("server%d.vpcdomain" % i) and mesh.net.servers[i - 1].ping("server4.vpcdomain")
+               for i in (1, 2, 3))
+
+
+def test_check_mode_changes_nothing(mesh):
+    before = mesh.snapshot()
+    checked = mesh.site(4, overrides={"vpc1": {"wg_mesh_port": 51999}}, check=True, diff=True)
+    assert checked.rc == 0 and checked.changed() > 0, checked.describe()
+    assert mesh.snapshot() == before
+
+
+def test_keys_are_private_on_disk_and_never_printed(mesh):
+    assert stat.S_IMODE(os.stat(mesh.key_dir).st_mode) == 0o700
+    secrets = []
+    for name in os.listdir(mesh.key_dir):
+        path = mesh.key_dir / name
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, name
+        secrets.append(path.read_text().strip())
+    assert len(secrets) == 4 + 6
+    loud = mesh.site(4, verbose=3, diff=True)
+    assert loud.rc == 0, loud.describe()
+    output = loud.stdout + loud.stderr
+    assert [secret for secret in secrets if secret in output] == []
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"vpc3": {"wg_mesh_index": 1}}, "host 'vpc3': variable wg_mesh_index: 1 is already the index of host 'vpc1'"),
+    ({"vpc2": {"wg_mesh_index": 0}}, "host 'vpc2': variable wg_mesh_index: must be an integer from 1 to 254, got 0"),
+    ({"vpc2": {"wg_mesh_index": 255}}, "host 'vpc2': variable wg_mesh_index: must be an integer from 1 to 254"),
+    ({"vpc1": {"wg_mesh_iface_ip_offset": 254}},
+     "host 'vpc3': variable wg_mesh_index: 3 with iface_ip_offset 254 needs the subnet 192.168.256.0/24"),
+    ({"vpc1": {"wg_mesh_endpoint": None, "ansible_host": None}}, "host 'vpc1': variable wg_mesh_endpoint: is missing"),
+    ({"vpc1": {"wg_mesh_iface_prefix": "averylongname"}}, "variable wg_mesh_iface_prefix"),
+])
+def test_bad_inventories_fail_before_any_host_changes(mesh, overrides, message):
+    before = mesh.snapshot()
+    failed = mesh.site(4, overrides=overrides, verbose=0)
+    assert failed.rc != 0
+    assert message in failed.stdout, failed.describe()
+    assert failed.changed() == 0 and mesh.snapshot() == before
