@@ -183,13 +183,17 @@ def build_mesh_plan(servers, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMA
                 "is missing: servers with a higher index (%s) connect to this server at its endpoint"
                 % ", ".join(by_index[i][0] for i in indices if i > index))
 
+    # Each server's endpoint is formatted once: every higher server's client interface dials it.
+    endpoints = dict((index, format_endpoint(by_index[index][2], by_index[index][3]))
+                     for index in indices if by_index[index][2] is not None)
     plan = {}
     for index in indices:
-        plan[by_index[index][0]] = _server_view(index, by_index, indices, iface_ip_offset, domain, keepalive, iface_prefix)
+        plan[by_index[index][0]] = _server_view(index, by_index, endpoints, indices, iface_ip_offset, domain, keepalive,
+                                                iface_prefix)
     return {"servers": plan}
 
 
-def _server_view(own, by_index, indices, offset, domain, keepalive, iface_prefix):
+def _server_view(own, by_index, endpoints, indices, offset, domain, keepalive, iface_prefix):
     host, name, _endpoint, port = by_index[own]
     own_octet = subnet_third_octet(offset, own)
     server_peers = []
@@ -203,7 +207,7 @@ def _server_view(own, by_index, indices, offset, domain, keepalive, iface_prefix
     hosts_entries = []
     service_addresses = ["192.168.%d.1" % own_octet]
     for other in indices:
-        other_host, other_name, other_endpoint, other_port = by_index[other]
+        other_host, other_name, _other_endpoint, _other_port = by_index[other]
         if other == own:
             hosts_entries.append({"address": "127.0.0.1", "names": [name, "%s.%s" % (name, domain)]})
             continue
@@ -228,7 +232,7 @@ def _server_view(own, by_index, indices, offset, domain, keepalive, iface_prefix
                 "host": other_host,
                 "index": other,
                 "allowed_ips": ["%s/32" % other_address],
-                "endpoint": format_endpoint(other_endpoint, other_port),
+                "endpoint": endpoints[other],
                 "persistent_keepalive": keepalive or None,
             }],
         })
