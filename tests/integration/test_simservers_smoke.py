@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -133,3 +135,38 @@ def test_teardown_kills_everything_even_on_failure(tmp_path):
     for pid in daemons + anchors:
         assert simservers.ns_inode(pid, "net") is None, pid
     bg.wait(timeout=5)
+
+
+_CRASHING = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import simservers
+net = simservers.SimNet(2, sys.argv[2])
+net.start()
+for s in net.servers:
+    s.run(["wireguard-go", "wgcrash"])
+pids = [s.pid for s in net.servers] + [net.fabric_pid]
+pids += [p for s in net.servers for p in s.processes_named("wireguard-go")]
+print(json.dumps({"pids": pids, "net": [s.net_ns for s in net.servers] + [net.fabric_net_ns]}), flush=True)
+sys.stdin.read()  # killed here, teardown never runs
+"""
+
+
+@pytest.mark.wireguard
+def test_servers_die_with_a_killed_test_process(tmp_path):
+    """Even a test process killed with SIGKILL (no finalizer at all) leaves nothing running."""
+    proc = subprocess.Popen([sys.executable, "-c", _CRASHING, os.path.dirname(simservers.__file__), str(tmp_path)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(proc.stdout.readline())
+    finally:
+        proc.kill()
+        proc.wait()
+    assert len(info["pids"]) == 5
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (
+            any(simservers.ns_inode(p, "net") is not None for p in info["pids"])
+            or simservers.pids_in_namespaces(set(info["net"]))):
+        time.sleep(0.05)
+    assert [p for p in info["pids"] if simservers.ns_inode(p, "net") is not None] == []
+    assert simservers.pids_in_namespaces(set(info["net"])) == []
