@@ -69,7 +69,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C({'servers': {inventory_hostname: view}}).
+  description: "A dict C({'servers': {inventory_hostname: view}})."
   type: dict
   contains:
     servers:
