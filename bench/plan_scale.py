@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark: time to compute and validate the mesh plan for 10, 50 and 254 servers.
 
@@ -29,7 +28,7 @@ def servers(count):
 def measure(count, repeat):
     given = servers(count)
     timings = []
-    for _ in range(repeat):
+    for _attempt in range(repeat):
         start = time.perf_counter()
         build_mesh_plan(given)
         timings.append(time.perf_counter() - start)

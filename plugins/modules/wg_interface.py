@@ -96,14 +96,16 @@ options:
     default: /etc/wireguard
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: The diff is the C(wg-quick) form of the interface before and after, with keys replaced by C((hidden)) or C((hidden, changes)).
 notes:
   - Interface addresses get their connected routes from the kernel; the module adds no other routes.
 author:
-  - fakevpc developers
+  - fakevpc developers (@fakevpc)
 """
 
 EXAMPLES = r"""

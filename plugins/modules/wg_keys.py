@@ -15,11 +15,11 @@ description:
     and returns the public keys.
   - Existing keys are never regenerated or rewritten, so rerunning it, or adding a host, leaves every
     existing key byte-identical and every tunnel up.
-  - Run it on the controller (C(delegate_to: localhost), C(run_once: true)); it needs the Python
-    C(cryptography) library there, never the C(wg) tool.
+  - "Run it on the controller (C(delegate_to: localhost), C(run_once: true)); it needs the Python
+    C(cryptography) library there, never the C(wg) tool."
   - Files are C(<path>/<host>.key) (private key, base64) and C(<path>/<a>+<b>.psk) with C(a) < C(b)
-    (preshared key, base64), mode C(0600), in a C(0700) directory. Private material is never returned:
-    read it with P(ansible.builtin.file#lookup) in a task with C(no_log: true).
+    (preshared key, base64), mode C(0600), in a C(0700) directory.
+  - "Private material is never returned: read it with P(ansible.builtin.file#lookup) in a task with C(no_log: true)."
 requirements:
   - cryptography
 options:
@@ -36,12 +36,14 @@ options:
     required: true
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: The diff lists the key files that would be created, never their content.
 author:
-  - fakevpc developers
+  - fakevpc developers (@fakevpc)
 """
 
 EXAMPLES = r"""

@@ -166,7 +166,7 @@ def test_addresses_mtu_port_and_key_changes(run_module, tools, tmp_path):
     other_key = "QDbZ6bqvfPLB0fXQyF7Zr3v7uBQ6pNwm2zIkY4Mb2V8="
     args = server_args(tmp_path, persist=False, private_key=other_key, listen_port=51900, mtu=1380,
                        addresses=["192.168.5.1/24"])
-    result, _ = run_module(wg_interface, args)
+    result = run_module(wg_interface, args)[0]
     assert fake.mutating() == [
         ("wg", "set", "wgvpc0", "private-key", "/dev/stdin", "listen-port", "51900"),
         ("ip", "address", "del", "192.168.1.1/24", "dev", "wgvpc0"),
@@ -180,7 +180,7 @@ def test_unclamped_private_key_compares_equal_to_what_wireguard_shows(run_module
     raw = bytearray(base64.b64decode(PRIVATE))
     raw[0] |= 7
     fake = tools(existing())
-    result, _ = run_module(wg_interface, server_args(tmp_path, persist=False, private_key=base64.b64encode(bytes(raw)).decode()))
+    result = run_module(wg_interface, server_args(tmp_path, persist=False, private_key=base64.b64encode(bytes(raw)).decode()))[0]
     assert not result["changed"] and fake.mutating() == []
 
 
@@ -210,7 +210,7 @@ def test_check_mode_runs_nothing_that_changes_and_diff_hides_keys(run_module, to
 
 def test_check_mode_on_a_missing_interface_creates_nothing(run_module, tools, tmp_path):
     fake = tools({READ[0]: (1, "", "")})
-    result, _ = run_module(wg_interface, server_args(tmp_path), check_mode=True, diff=True)
+    result = run_module(wg_interface, server_args(tmp_path), check_mode=True, diff=True)[0]
     assert result["changed"] and fake.commands == [READ[0]]
     assert result["diff"]["before"] == "" and "PrivateKey = (hidden, changes)" in result["diff"]["after"]
 
@@ -219,7 +219,7 @@ def test_persistence_enables_the_unit_where_systemd_runs(run_module, tools, tmp_
     answers = existing()
     answers[("systemctl", "is-enabled", "--quiet", "wg-quick@wgvpc0.service")] = (1, "", "")
     fake = tools(answers, systemd=True)
-    result, _ = run_module(wg_interface, server_args(tmp_path))
+    result = run_module(wg_interface, server_args(tmp_path))[0]
     assert result["changed"] and fake.mutating() == [("systemctl", "enable", "wg-quick@wgvpc0.service")]
 
 
@@ -230,7 +230,7 @@ def test_absent_deletes_link_unit_and_file(run_module, tools, tmp_path):
     answers = existing()
     answers[("systemctl", "is-enabled", "--quiet", "wg-quick@wgvpc0.service")] = (0, "", "")
     fake = tools(answers, systemd=True)
-    result, _ = run_module(wg_interface, {"name": "wgvpc0", "state": "absent", "config_dir": str(config_dir)})
+    result = run_module(wg_interface, {"name": "wgvpc0", "state": "absent", "config_dir": str(config_dir)})[0]
     assert result["changed"] and result["peers_removed"] == [PEER_A, PEER_B]
     assert fake.mutating() == [("ip", "link", "del", "dev", "wgvpc0"), ("systemctl", "disable", "wg-quick@wgvpc0.service")]
     assert not (config_dir / "wgvpc0.conf").exists()
@@ -238,7 +238,7 @@ def test_absent_deletes_link_unit_and_file(run_module, tools, tmp_path):
 
 def test_absent_when_already_gone_changes_nothing(run_module, tools, tmp_path):
     fake = tools({READ[0]: (1, "", "")})
-    result, _ = run_module(wg_interface, {"name": "wgvpc0", "state": "absent", "config_dir": str(tmp_path)})
+    result = run_module(wg_interface, {"name": "wgvpc0", "state": "absent", "config_dir": str(tmp_path)})[0]
     assert not result["changed"] and fake.commands == [READ[0]]
 
 

@@ -41,12 +41,12 @@ def test_creates_keys_with_safe_modes(run_module, tmp_path):
 
 def test_rerun_and_added_host_leave_existing_keys_byte_identical(run_module, tmp_path):
     key_dir = str(tmp_path / "keys")
-    first, _ = run_module(wg_keys, {"path": key_dir, "hosts": ["s1", "s2"]})
+    first = run_module(wg_keys, {"path": key_dir, "hosts": ["s1", "s2"]})[0]
     before = snapshot(key_dir)
-    again, _ = run_module(wg_keys, {"path": key_dir, "hosts": ["s1", "s2"]})
+    again = run_module(wg_keys, {"path": key_dir, "hosts": ["s1", "s2"]})[0]
     assert not again["changed"] and again["created"] == []
     assert again["public_keys"] == first["public_keys"]
-    grown, _ = run_module(wg_keys, {"path": key_dir, "hosts": ["s1", "s2", "s3"]})
+    grown = run_module(wg_keys, {"path": key_dir, "hosts": ["s1", "s2", "s3"]})[0]
     assert grown["changed"]
     assert sorted(os.path.basename(p) for p in grown["created"]) == ["s1+s3.psk", "s2+s3.psk", "s3.key"]
     after = snapshot(key_dir)
@@ -55,12 +55,12 @@ def test_rerun_and_added_host_leave_existing_keys_byte_identical(run_module, tmp
 
 def test_check_mode_creates_nothing_and_diff_lists_files(run_module, tmp_path):
     key_dir = str(tmp_path / "keys")
-    result, _ = run_module(wg_keys, {"path": key_dir, "hosts": ["s1", "s2"]}, check_mode=True, diff=True)
+    result = run_module(wg_keys, {"path": key_dir, "hosts": ["s1", "s2"]}, check_mode=True, diff=True)[0]
     assert result["changed"] and not os.path.exists(key_dir)
     assert result["diff"]["after"].count("created ") == 3
     run_module(wg_keys, {"path": key_dir, "hosts": ["s1"]})
     before = snapshot(key_dir)
-    result, _ = run_module(wg_keys, {"path": key_dir, "hosts": ["s1", "s2"]}, check_mode=True)
+    result = run_module(wg_keys, {"path": key_dir, "hosts": ["s1", "s2"]}, check_mode=True)[0]
     assert result["changed"] and snapshot(key_dir) == before
     assert list(result["public_keys"]) == ["s1"]
 
@@ -70,7 +70,7 @@ def test_wrong_modes_are_corrected(run_module, tmp_path):
     run_module(wg_keys, {"path": key_dir, "hosts": ["s1"]})
     os.chmod(key_dir, 0o755)
     os.chmod(os.path.join(key_dir, "s1.key"), 0o644)
-    result, _ = run_module(wg_keys, {"path": key_dir, "hosts": ["s1"]})
+    result = run_module(wg_keys, {"path": key_dir, "hosts": ["s1"]})[0]
     assert result["changed"] and result["created"] == []
     assert mode(key_dir) == 0o700 and mode(os.path.join(key_dir, "s1.key")) == 0o600
 
@@ -93,7 +93,7 @@ def test_unsafe_host_names_fail(run_module, tmp_path, hosts):
 
 @pytest.mark.skipif(shutil.which("wg") is None, reason="wg (wireguard-tools) is not installed")
 def test_keys_are_what_wg_pubkey_derives():
-    for _ in range(5):
+    for _attempt in range(5):
         private = _wg_keys.generate_private_key()
         derived = subprocess.run(["wg", "pubkey"], input=private, capture_output=True, text=True, check=True).stdout
         assert derived.strip() == _wg_keys.public_key(private)
