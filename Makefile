@@ -14,7 +14,7 @@ COLLECTIONS := $(CURDIR)/collections
 help:
 	@echo "make deps         install apt packages and the Python venv ($(VENV))"
 	@echo "make test         every test: lint, sanity, build, doc-check, unit, integration"
-	@echo "make lint         ansible-lint, production profile, offline"
+	@echo "make lint         shellcheck of the tooling, ansible-lint (production profile, offline)"
 	@echo "make sanity       ansible-test sanity (offline, no ignore file) on a copy under build/sanity"
 	@echo "make build        build the collection tarball into build/ and check its contents"
 	@echo "make doc-check    ansible-doc renders every module and filter, with EXAMPLES and RETURN"
@@ -29,6 +29,7 @@ $(VENV)/.deps-installed: requirements.txt scripts/install-deps.sh
 	touch $@
 
 lint: deps
+	shellcheck .ci/run scripts/*.sh
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/ansible-lint
 
 sanity: deps
