@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   wireguard-tools wireguard-go iproute2 iptables socat netcat-openbsd iputils-ping  # simulated servers
-  qemu-system-x86 qemu-utils mmdebstrap e2fsprogs openssh-client                   # VM lab
+  qemu-system-x86 qemu-utils mmdebstrap e2fsprogs genisoimage openssh-client       # VM lab
   git make rsync shellcheck python3-venv                                            # tooling, sanity
 )
 
