@@ -35,6 +35,7 @@ options:
         Needed on every server but the one with the highest index.
       - C(wg_mesh_port) its WireGuard UDP port, default 51820.
       - C(wg_mesh_name) its name in the VPC, default C(server<index>).
+      - C(wg_mesh_state) V(absent) leaves the host out of the plan (it is being removed); default V(present).
     type: list
     elements: str
     required: true
@@ -115,8 +116,6 @@ def _as_int(value):
 
 
 def _server_from_hostvars(hostvars, host):
-    if host not in hostvars:
-        raise AnsibleFilterError("wg_mesh_plan: host %r: not in the inventory" % (host,))
     variables = hostvars[host]
     endpoint = variables.get("wg_mesh_endpoint") or variables.get("ansible_host")
     return {
@@ -128,10 +127,20 @@ def _server_from_hostvars(hostvars, host):
     }
 
 
+def _is_member(hostvars, host):
+    """False for a host marked wg_mesh_state=absent: it is being removed from the mesh."""
+    if host not in hostvars:
+        raise AnsibleFilterError("wg_mesh_plan: host %r: not in the inventory" % (host,))
+    state = hostvars[host].get("wg_mesh_state", "present")
+    if state not in ("present", "absent"):
+        raise AnsibleFilterError("wg_mesh_plan: host %r: variable wg_mesh_state: must be present or absent, got %r" % (host, state))
+    return state == "present"
+
+
 def wg_mesh_plan(hostvars, hosts, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMAIN,
                  keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX):
     """Return the validated mesh plan of the hosts, read from hostvars."""
-    servers = [_server_from_hostvars(hostvars, host) for host in hosts]
+    servers = [_server_from_hostvars(hostvars, host) for host in hosts if _is_member(hostvars, host)]
     try:
         return build_mesh_plan(servers, iface_ip_offset=_as_int(iface_ip_offset), domain=domain,
                                keepalive=_as_int(keepalive), iface_prefix=iface_prefix)

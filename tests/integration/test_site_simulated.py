@@ -168,3 +168,33 @@ def test_bad_inventories_fail_before_any_host_changes(mesh, overrides, message):
     assert failed.rc != 0
     assert message in failed.stdout, failed.describe()
     assert failed.changed() == 0 and mesh.snapshot() == before
+
+
+def test_a_limited_run_never_drops_a_peer(mesh):
+    before = mesh.snapshot()
+    limited = mesh.site(4, extra_args=["--limit", "vpc1"])
+    assert limited.rc == 0 and limited.changed() == 0, limited.describe()
+    assert mesh.snapshot() == before
+
+
+def test_removing_server_2_of_4_keeps_the_other_tunnels_up(mesh):
+    one, two, three, four = mesh.net.servers
+    pinger = three.popen(["ping", "-n", "-q", "-i", "0.05", "server1.vpcdomain"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        shrunk = mesh.site(4, overrides={"vpc2": {"wg_mesh_state": "absent"}})
+    finally:
+        os.killpg(pinger.pid, signal.SIGINT)
+        summary = pinger.communicate(timeout=30)[0]
+    assert shrunk.rc == 0, shrunk.describe()
+    sent, received = map(int, re.search(r"(\d+) packets transmitted, (\d+) received", summary).groups())
+    assert sent > 20 and received == sent, summary
+    assert mesh.interface_indices(two) == {} and os.listdir(two.etc_wireguard) == []
+    assert "fakevpc.vpc" not in two.hosts_file.read_text()
+    assert set(mesh.interface_indices(three)) == {"wgvpc0", "wgvpc1"}
+    assert set(mesh.interface_indices(four)) == {"wgvpc0", "wgvpc1", "wgvpc3"}
+    for server in (one, three, four):
+        assert server.hosts_file.read_text().endswith(expected_hosts_block(server.index, [1, 3, 4]))
+    assert all(a.ping("server%d.vpcdomain" % b.index) for a in (one, three, four) for b in (one, three, four) if a is not b)
+    again = mesh.site(4, overrides={"vpc2": {"wg_mesh_state": "absent"}})
+    assert again.rc == 0 and again.changed() == 0, again.describe()

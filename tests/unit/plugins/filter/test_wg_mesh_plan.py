@@ -31,7 +31,16 @@ def test_only_the_given_hosts_are_planned():
     assert sorted(wg_mesh_plan(HOSTVARS, ["a", "c"])["servers"]) == ["a", "c"]
 
 
+def test_hosts_marked_absent_are_left_out():
+    hostvars = dict(HOSTVARS, b=dict(HOSTVARS["b"], wg_mesh_state="absent"))
+    plan = wg_mesh_plan(hostvars, ["a", "b", "c"])["servers"]
+    assert sorted(plan) == ["a", "c"]
+    assert [i["name"] for i in plan["c"]["interfaces"]] == ["wgvpc0", "wgvpc1"]
+
+
 @pytest.mark.parametrize("hostvars, hosts, kwargs, message", [
+    ({"a": {"wg_mesh_index": 1, "wg_mesh_state": "gone"}}, ["a"], {},
+     "wg_mesh_plan: host 'a': variable wg_mesh_state: must be present or absent"),
     ({"a": {}}, ["a"], {}, "wg_mesh_plan: host 'a': variable wg_mesh_index: is missing"),
     (HOSTVARS, ["a", "b", "c", "d"], {}, "wg_mesh_plan: host 'd': not in the inventory"),
     ({"a": {"wg_mesh_index": 1}, "b": {"wg_mesh_index": 2}}, ["a", "b"], {},
