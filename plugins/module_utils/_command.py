@@ -31,11 +31,16 @@ class CommandRunner:
     def run(self, tool, *args, **kwargs):
         """Run tool with args; fail the module on a non-zero exit unless check_rc=False.
 
-        data: text for standard input (keys go here). Returns (rc, stdout, stderr).
+        data: text for standard input (keys go here).
+        netns: name of a network namespace (``ip netns``) to run the tool in, through
+        ``ip netns exec NAME``. Returns (rc, stdout, stderr).
         """
         data = kwargs.pop("data", None)
         check_rc = kwargs.pop("check_rc", True)
+        netns = kwargs.pop("netns", None)
         command = [self.binary(tool)] + [str(arg) for arg in args]
+        if netns:
+            command = [self.binary("ip"), "netns", "exec", netns] + command
         rc, stdout, stderr = self.module.run_command(command, data=data, environ_update=C_LOCALE)
         if check_rc and rc != 0:
             self.module.fail_json(

@@ -1,0 +1,212 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: netns
+short_description: Create or delete a named network namespace, matched by its exact name
+version_added: 0.1.0
+description:
+  - Creates the named network namespace (C(ip netns add)) when it is missing and brings its loopback up;
+    deletes it with O(state=absent).
+  - The namespace is found by its exact name in C(ip -j netns list), never by a substring, so C(web) and
+    C(web2) are different namespaces. Nothing is reported as changed unless something was, or in check mode
+    would be, done.
+  - A namespace in which processes still run is not deleted, since the namespace would live on with them,
+    and so would its interfaces. The module fails and lists their PIDs, unless O(kill_processes) is set.
+    Processes are found by the namespace they are in (C(ip netns pids)), never by their name.
+requirements:
+  - C(ip) (iproute2) on the target.
+options:
+  name:
+    description: The namespace name, as in C(ip netns list).
+    type: str
+    required: true
+  state:
+    description: Whether the namespace should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  loopback:
+    description: Keep the namespace's C(lo) interface up (a new namespace has it down).
+    type: bool
+    default: true
+  kill_processes:
+    description:
+      - With O(state=absent), end the processes that run in the namespace (C(SIGTERM), then C(SIGKILL) after
+        O(kill_timeout) seconds) before deleting it. Only those processes, found by namespace.
+    type: bool
+    default: false
+  kill_timeout:
+    description: Seconds to wait after C(SIGTERM) before C(SIGKILL).
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: full
+author:
+  - fakevpc developers (@fakevpc)
+"""
+
+EXAMPLES = r"""
+- name: Create the namespace of a subnet
+  fakevpc.vpc.netns:
+    name: ns-my-vpc-public
+
+- name: Delete it, ending whatever still runs inside
+  fakevpc.vpc.netns:
+    name: ns-my-vpc-public
+    state: absent
+    kill_processes: true
+"""
+
+RETURN = r"""
+existed:
+  description: Whether the namespace existed before the module ran.
+  returned: always
+  type: bool
+processes:
+  description: PIDs of the processes found in the namespace when it was (or would be) deleted.
+  returned: always
+  type: list
+  elements: int
+commands:
+  description: The commands that changed (or in check mode would change) something.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import json
+import os
+import signal
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
+
+
+class Namespace:
+    def __init__(self, module, runner):
+        self.module = module
+        self.run = runner.run
+        self.name = module.params["name"]
+        self.changed = False
+        self.result = {"existed": False, "processes": [], "commands": []}
+
+    def act(self, *args):
+        self.changed = True
+        self.result["commands"].append(" ".join(["ip"] + list(args)))
+        if not self.module.check_mode:
+            self.run("ip", *args)
+
+    def exists(self):
+        _rc, stdout, _stderr = self.run("ip", "-j", "netns", "list")
+        listing = json.loads(stdout) if stdout.strip() else []
+        return any(entry.get("name") == self.name for entry in listing)
+
+    def loopback_up(self):
+        _rc, stdout, _stderr = self.run("ip", "-n", self.name, "-j", "link", "show", "dev", "lo")
+        return "UP" in json.loads(stdout)[0].get("flags", [])
+
+    def processes(self):
+        _rc, stdout, _stderr = self.run("ip", "netns", "pids", self.name)
+        return sorted(int(pid) for pid in stdout.split())
+
+    def present(self):
+        existed = self.result["existed"] = self.exists()
+        if not existed:
+            self.act("netns", "add", self.name)
+        if self.module.params["loopback"] and (not existed or not self.loopback_up()):
+            self.act("-n", self.name, "link", "set", "dev", "lo", "up")
+        self.add_diff(existed, True)
+
+    def absent(self):
+        existed = self.result["existed"] = self.exists()
+        if existed:
+            pids = self.result["processes"] = self.processes()
+            if pids and not self.module.params["kill_processes"]:
+                self.module.fail_json(
+                    msg="namespace %s still has processes %s: stop them first (their services), or set kill_processes"
+                    % (self.name, ", ".join("%d (%s)" % (pid, self.command_name(pid)) for pid in pids)),
+                    processes=pids)
+            if pids:
+                self.changed = True
+                self.result["commands"].append("kill %s" % " ".join(str(pid) for pid in pids))
+                if not self.module.check_mode:
+                    self.end_processes(pids)
+            self.act("netns", "delete", self.name)
+        self.add_diff(existed, False)
+
+    @staticmethod
+    def command_name(pid):
+        try:
+            with open("/proc/%d/comm" % pid) as handle:
+                return handle.read().strip()
+        except OSError:
+            return "?"
+
+    def end_processes(self, pids):
+        """SIGTERM the namespace's own processes, SIGKILL those still there after kill_timeout."""
+        for pid in pids:
+            self.signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.module.params["kill_timeout"]
+        while time.monotonic() < deadline and self.processes():
+            time.sleep(0.1)
+        for pid in self.processes():
+            self.signal(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while self.processes():
+            if time.monotonic() > deadline:
+                self.module.fail_json(msg="namespace %s: processes %s did not end" % (self.name, self.processes()))
+            time.sleep(0.1)
+
+    @staticmethod
+    def signal(pid, number):
+        try:
+            os.kill(pid, number)
+        except ProcessLookupError:
+            pass
+
+    def add_diff(self, before, after):
+        if self.module._diff:
+            self.result["diff"] = {
+                "before_header": "ip netns (live)", "after_header": "ip netns (wanted)",
+                "before": "%s\n" % self.name if before else "",
+                "after": "%s\n" % self.name if after else "",
+            }
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            loopback=dict(type="bool", default=True),
+            kill_processes=dict(type="bool", default=False),
+            kill_timeout=dict(type="int", default=5),
+        ),
+        supports_check_mode=True,
+    )
+    if not names.is_namespace_name(module.params["name"]):
+        module.fail_json(msg="name: %r is not a namespace name (letters, digits, '_', '.', '-'; at most 128)"
+                         % module.params["name"])
+    namespace = Namespace(module, CommandRunner(module))
+    if module.params["state"] == "present":
+        namespace.present()
+    else:
+        namespace.absent()
+    module.exit_json(changed=namespace.changed, **namespace.result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,368 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: netns_iptables
+short_description: Keep an iptables chain of our own, on the host or inside a network namespace
+version_added: 0.1.0
+description:
+  - Manages one user-defined chain as a whole - exactly the rules given, in that order - and the plain
+    jumps C(-j CHAIN) that lead to it from built-in chains. Rules of other chains are never touched, so
+    removing the chain removes exactly what this module added.
+  - Every rule gets a comment C(fakevpc:<hash of its arguments>). Live rules are recognised by that tag, in
+    order, then each is confirmed with C(iptables -C), so a rerun adds nothing twice.
+  - A chain that differs in any way is rewritten whole in one C(iptables-restore --noflush) transaction
+    (atomic for the table); a missing jump is inserted at position 1 of its built-in chain.
+  - With O(namespace), every command runs inside that network namespace (C(ip netns exec)).
+requirements:
+  - C(iptables) and C(iptables-restore) (nft or legacy) on the target; C(ip) with O(namespace);
+    C(nft) with O(remove_empty_table).
+options:
+  chain:
+    description: The user-defined chain, at most 28 characters, not a built-in chain name.
+    type: str
+    required: true
+  table:
+    description: The table of the chain.
+    type: str
+    choices: [filter, nat, mangle, raw]
+    default: filter
+  rules:
+    description:
+      - Every rule of the chain, in order; each is the matches and the target of one rule as a command
+        line fragment, without C(-A CHAIN), for example C(-s 10.0.1.0/24 -o eth0 -j MASQUERADE).
+      - Two identical rules are refused.
+    type: list
+    elements: str
+    default: []
+  jump_from:
+    description:
+      - Built-in chains of O(table) that jump to O(chain) (C(-j CHAIN) inserted at position 1). Plain jumps
+        to O(chain) from chains not listed, and duplicates, are deleted.
+    type: list
+    elements: str
+    default: []
+  state:
+    description: V(absent) deletes the jumps and the chain.
+    type: str
+    choices: [present, absent]
+    default: present
+  namespace:
+    description: The named network namespace (C(ip netns)) to work in; the host's when omitted.
+    type: str
+  backend:
+    description:
+      - Which iptables to run. V(auto) runs C(iptables) (whatever it points to); V(nft) and V(legacy) run
+        C(iptables-nft) and C(iptables-legacy). Never mix the two backends in one namespace.
+    type: str
+    choices: [auto, nft, legacy]
+    default: auto
+  remove_empty_table:
+    description:
+      - With O(state=absent) and the nft backend, delete the table itself when nothing is left in it (no rule,
+        no other chain, no set), so that C(iptables-save) prints what it printed before the table was first
+        used. Only ask for this when the table did not exist before you added the chain.
+      - The legacy backend cannot remove a table; this option then does nothing.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: full
+    details: The chain's rules and jumps, before and after.
+notes:
+  - IPv4 only (C(iptables)); the comment match needs the C(xt_comment) kernel module, present in every
+    distribution kernel.
+author:
+  - fakevpc developers (@fakevpc)
+"""
+
+EXAMPLES = r"""
+- name: Masquerade a public subnet out of the uplink
+  fakevpc.vpc.netns_iptables:
+    table: nat
+    chain: NVPC-POSTROUTING
+    jump_from: [POSTROUTING]
+    rules:
+      - -s 10.0.1.0/24 -o eth0 -j MASQUERADE
+
+- name: Refuse SSH inside a subnet's namespace, allow HTTP
+  fakevpc.vpc.netns_iptables:
+    namespace: ns-my-vpc-public
+    chain: NVPC-INPUT
+    jump_from: [INPUT]
+    rules:
+      - -i lo -j ACCEPT
+      - -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+      - -p tcp -m tcp --dport 80 -j ACCEPT
+      - -p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset
+
+- name: Remove the chain, and the nat table if it was created for it
+  fakevpc.vpc.netns_iptables:
+    table: nat
+    chain: NVPC-POSTROUTING
+    state: absent
+    remove_empty_table: true
+"""
+
+RETURN = r"""
+backend:
+  description: The backend of the iptables that ran, C(nft) or C(legacy).
+  returned: always
+  type: str
+  sample: nft
+rules:
+  description: The wanted rules as added, C(-A CHAIN ...) with their tags; empty with O(state=absent).
+  returned: always
+  type: list
+  elements: str
+batch:
+  description: The C(iptables-restore --noflush) input that was (or in check mode would be) applied; empty when nothing changed.
+  returned: always
+  type: str
+table_removed:
+  description: Whether the (empty) table was, or in check mode would be, deleted.
+  returned: always
+  type: bool
+"""
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_rules as rules_lib
+
+TOOLS = {
+    "auto": ("iptables", "iptables-restore"),
+    "nft": ("iptables-nft", "iptables-nft-restore"),
+    "legacy": ("iptables-legacy", "iptables-legacy-restore"),
+}
+
+
+class OwnChain:
+    """One chain of ours: read the table, compare, rewrite the chain when it differs."""
+
+    def __init__(self, module, runner):
+        self.module = module
+        self.runner = runner
+        self.params = module.params
+        self.chain = module.params["chain"]
+        self.table = module.params["table"]
+        self.netns = module.params["namespace"]
+        self.iptables, self.restore = TOOLS[module.params["backend"]]
+        self.changed = False
+        self.result = {"rules": [], "batch": "", "table_removed": False, "backend": None}
+
+    def run(self, tool, *args, **kwargs):
+        return self.runner.run(tool, *args, netns=self.netns, **kwargs)
+
+    # -- reading ------------------------------------------------------------------------------
+    def backend_kind(self):
+        _rc, stdout, _stderr = self.run(self.iptables, "--version")
+        return "legacy" if "legacy" in stdout else "nft"
+
+    def read_table(self):
+        _rc, stdout, _stderr = self.run(self.iptables, "-w", "-t", self.table, "-S")
+        return rules_lib.parse_table(stdout)
+
+    def confirmed(self, tokens):
+        rc, _stdout, _stderr = self.run(self.iptables, "-w", "-t", self.table, "-C", self.chain,
+                                        *rules_lib.tagged(tokens), check_rc=False)
+        return rc == 0
+
+    def wanted_rules(self):
+        wanted, seen = [], set()
+        for text in self.params["rules"]:
+            try:
+                tokens = rules_lib.split_rule(text)
+            except rules_lib.RuleError as error:
+                self.module.fail_json(msg="rules: %s" % error)
+            key = tuple(tokens)
+            if key in seen:
+                self.module.fail_json(msg="rules: %r is listed twice" % text)
+            seen.add(key)
+            wanted.append(tokens)
+        return wanted
+
+    def jump_changes(self, table, wanted_sources):
+        """(sources that need a jump, sources whose jump must go: one entry per rule to delete)."""
+        jumps = rules_lib.plain_jumps(table, self.chain)
+        add = [source for source in wanted_sources if not jumps.get(source)]
+        delete = []
+        for source, count in sorted(jumps.items()):
+            delete += [source] * (count - 1 if source in wanted_sources else count)
+        return add, delete
+
+    # -- acting -------------------------------------------------------------------------------
+    def apply(self, batch):
+        self.changed = True
+        self.result["batch"] = batch
+        if not self.module.check_mode:
+            self.run(self.restore, "-w", "--noflush", data=batch)
+
+    def present(self):
+        wanted = self.wanted_rules()
+        for source in self.params["jump_from"]:
+            if source == self.chain:
+                self.module.fail_json(msg="jump_from: %s cannot jump to itself" % source)
+        table = self.read_table()
+        exists = self.chain in table["chains"]
+        live = table["rules"].get(self.chain, []) if exists else []
+        add_jumps, delete_jumps = self.jump_changes(table, self.params["jump_from"])
+        live_tags = [rules_lib.tag_of(tokens) for tokens in live]
+        wanted_tags = [rules_lib.rule_tag(tokens) for tokens in wanted]
+        rules_current = exists and live_tags == wanted_tags and all(self.confirmed(tokens) for tokens in wanted)
+        self.result["rules"] = [rules_lib.display_rule(self.chain, tokens) for tokens in wanted]
+        if not rules_current:
+            self.apply(rules_lib.render_chain(self.table, self.chain, wanted, add_jumps, delete_jumps))
+        elif add_jumps or delete_jumps:
+            self.apply(self.jumps_only_batch(add_jumps, delete_jumps))
+        self.add_diff(self.describe_live(table, exists, live, wanted), self.describe_wanted(wanted))
+
+    def jumps_only_batch(self, add_jumps, delete_jumps):
+        lines = ["*%s" % self.table]
+        lines += ["-D %s -j %s" % (source, self.chain) for source in delete_jumps]
+        lines += ["-I %s 1 -j %s" % (source, self.chain) for source in add_jumps]
+        return "\n".join(lines + ["COMMIT"]) + "\n"
+
+    def absent(self):
+        table = self.read_table()
+        exists = self.chain in table["chains"]
+        live = table["rules"].get(self.chain, []) if exists else []
+        jumps = rules_lib.plain_jumps(table, self.chain)
+        others = rules_lib.other_references(table, self.chain)
+        if exists and others:
+            self.module.fail_json(msg="chain %s is still used by rules this module did not add: %s"
+                                  % (self.chain, "; ".join(others)))
+        delete_jumps = []
+        for source, count in sorted(jumps.items()):
+            delete_jumps += [source] * count
+        if exists:
+            self.apply(rules_lib.render_chain(self.table, self.chain, [], delete_jumps=delete_jumps, delete_chain=True))
+        elif delete_jumps:
+            self.apply(self.jumps_only_batch([], delete_jumps))
+        if self.params["remove_empty_table"]:
+            self.remove_table_if_empty(table)
+        self.add_diff(self.describe_live(table, exists, live, []), "")
+
+    def remove_table_if_empty(self, table):
+        if self.result["backend"] != "nft":
+            return
+        if not self.runner.binary("nft", required=False):
+            self.module.warn("nft is not installed: the empty %s table is left in place" % self.table)
+            return
+        rc, stdout, _stderr = self.run("nft", "-j", "list", "table", "ip", self.table, check_rc=False)
+        if rc != 0:
+            return  # the table does not exist
+        if not self.module.check_mode:
+            table = self.read_table()
+        if self.left_after_removal(table) or not self.nft_table_is_bare(stdout):
+            return
+        self.changed = True
+        self.result["table_removed"] = True
+        if not self.module.check_mode:
+            self.run("nft", "delete", "table", "ip", self.table)
+
+    def left_after_removal(self, table):
+        """What iptables would still show in the table once our chain and jumps are gone."""
+        left = [chain for chain in table["chains"] if chain != self.chain]
+        left += ["-P %s %s" % (chain, policy) for chain, policy in table["policies"].items() if policy != "ACCEPT"]
+        for chain, rules in table["rules"].items():
+            if chain == self.chain:
+                continue
+            left += [" ".join(tokens) for tokens in rules if tokens != ["-j", self.chain]]
+        return left
+
+    def nft_table_is_bare(self, listing):
+        """True when the nft table holds nothing but chains (no rule, set, map...) once ours is gone."""
+        try:
+            objects = json.loads(listing).get("nftables", [])
+        except ValueError:
+            return False
+        for item in objects:
+            kind = next(iter(item), None)
+            if kind in ("metainfo", "table", "chain"):
+                continue
+            if kind == "rule" and self.is_ours(item["rule"]):
+                continue
+            return False
+        return True
+
+    def is_ours(self, rule):
+        """A rule of our chain, or a plain jump to it (still there in check mode)."""
+        if rule.get("chain") == self.chain:
+            return True
+        expressions = [expr for expr in rule.get("expr", []) if "counter" not in expr]
+        return expressions == [{"jump": {"target": self.chain}}]
+
+    # -- diff ---------------------------------------------------------------------------------
+    def describe_live(self, table, exists, live, wanted):
+        if not exists and not rules_lib.plain_jumps(table, self.chain):
+            return ""
+        by_tag = dict((rules_lib.rule_tag(tokens), tokens) for tokens in wanted)
+        lines = ["-N %s" % self.chain] if exists else []
+        for tokens in live:
+            tag = rules_lib.tag_of(tokens)
+            if tag in by_tag:
+                lines.append(rules_lib.display_rule(self.chain, by_tag[tag]))
+            else:
+                lines.append(rules_lib.display_live_rule(self.chain, tokens))
+        for source, count in sorted(rules_lib.plain_jumps(table, self.chain).items()):
+            lines += ["-A %s -j %s" % (source, self.chain)] * count
+        return "\n".join(lines) + "\n"
+
+    def describe_wanted(self, wanted):
+        lines = ["-N %s" % self.chain] + [rules_lib.display_rule(self.chain, tokens) for tokens in wanted]
+        lines += ["-A %s -j %s" % (source, self.chain) for source in sorted(self.params["jump_from"])]
+        return "\n".join(lines) + "\n"
+
+    def add_diff(self, before, after):
+        if self.module._diff:
+            where = "namespace %s" % self.netns if self.netns else "host"
+            self.result["diff"] = {
+                "before_header": "%s table %s chain %s (live)" % (where, self.table, self.chain),
+                "after_header": "%s table %s chain %s (wanted)" % (where, self.table, self.chain),
+                "before": before,
+                "after": after,
+            }
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            chain=dict(type="str", required=True),
+            table=dict(type="str", choices=["filter", "nat", "mangle", "raw"], default="filter"),
+            rules=dict(type="list", elements="str", default=[]),
+            jump_from=dict(type="list", elements="str", default=[]),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            namespace=dict(type="str"),
+            backend=dict(type="str", choices=["auto", "nft", "legacy"], default="auto"),
+            remove_empty_table=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    if not names.is_chain_name(module.params["chain"]):
+        module.fail_json(msg="chain: %r is not a user chain name (1 to 28 letters, digits, '_', '-'; not a built-in chain)"
+                         % module.params["chain"])
+    if module.params["namespace"] is not None and not names.is_namespace_name(module.params["namespace"]):
+        module.fail_json(msg="namespace: %r is not a namespace name" % module.params["namespace"])
+    chain = OwnChain(module, CommandRunner(module))
+    chain.result["backend"] = chain.backend_kind()
+    if module.params["state"] == "present":
+        chain.present()
+    else:
+        chain.absent()
+    module.exit_json(changed=chain.changed, **chain.result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,457 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: netns_link
+short_description: Manage one network link (bridge, veth pair, dummy) on the host or in a network namespace
+version_added: 0.1.0
+description:
+  - Reads the live link (C(ip -j -d link), C(ip -j address), C(ip -j route)), compares it with the wanted one
+    and changes only what differs - its existence, master bridge, MTU, addresses, up/down state, IPv4 routes
+    through it and its C(rp_filter) setting.
+  - A veth pair is created from one end, with the other end (O(peer)) put straight into its namespace; a task
+    for the other end then manages that end's addresses and routes (without O(peer)).
+  - With O(namespace), the link is looked for, and changed, inside that named network namespace (C(ip -n)).
+  - Options left unset are not managed. O(addresses) and O(routes), when set, are the complete lists.
+requirements:
+  - C(ip) (iproute2) on the target; C(sysctl) with O(rp_filter).
+options:
+  name:
+    description: The interface name, 1 to 15 letters, digits, C(_) or C(-).
+    type: str
+    required: true
+  namespace:
+    description: The named network namespace (C(ip netns)) the link lives in; the host's when omitted.
+    type: str
+  state:
+    description: V(absent) deletes the link (a veth pair goes as a whole).
+    type: str
+    choices: [present, absent]
+    default: present
+  kind:
+    description:
+      - The kind of link. Needed to create it; an existing link of another kind is an error.
+      - A V(veth) end without O(peer) is never created by this module (it is created with its pair from the end
+        that has O(peer)); in check mode it is then reported as to be created.
+    type: str
+    choices: [bridge, veth, dummy]
+  peer:
+    description: The other end of a new veth pair. Only used to create the pair.
+    type: dict
+    suboptions:
+      name:
+        description: Name of the other end.
+        type: str
+        required: true
+      namespace:
+        description: Named network namespace the other end is put in; the same as O(namespace) when omitted.
+        type: str
+  master:
+    description: The bridge this link is a port of. Unset leaves the master alone; an empty string removes it.
+    type: str
+  up:
+    description: Whether the link should be up.
+    type: bool
+    default: true
+  mtu:
+    description: The MTU. Unset leaves it alone.
+    type: int
+  addresses:
+    description:
+      - Every address of the link with its prefix (C(10.0.1.1/24)); others are removed. Link-local IPv6
+        addresses are left alone. Unset leaves the addresses alone.
+    type: list
+    elements: str
+  routes:
+    description:
+      - Every IPv4 route through this link except the kernel's connected routes; others are removed.
+        Unset leaves the routes alone.
+    type: list
+    elements: dict
+    suboptions:
+      dst:
+        description: Destination network, or V(default).
+        type: str
+        required: true
+      via:
+        description: Gateway address; omitted for a route straight onto the link.
+        type: str
+      metric:
+        description: Route metric.
+        type: int
+        default: 0
+  rp_filter:
+    description:
+      - The link's C(net.ipv4.conf.<name>.rp_filter) (0 off, 1 strict, 2 loose). The kernel uses the larger of
+        this and C(net.ipv4.conf.all.rp_filter). Unset leaves it alone. The setting goes with the link.
+    type: int
+    choices: [0, 1, 2]
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: full
+    details: The managed properties of the link, before and after.
+author:
+  - fakevpc developers (@fakevpc)
+"""
+
+EXAMPLES = r"""
+- name: Make the VPC bridge with the gateway addresses of its subnets
+  fakevpc.vpc.netns_link:
+    name: br-my-vpc
+    kind: bridge
+    addresses: [10.0.1.1/24, 10.0.2.1/24]
+    rp_filter: 1
+
+- name: Wire the subnet's namespace to the bridge with a veth pair
+  fakevpc.vpc.netns_link:
+    name: v-my-vpc-public
+    kind: veth
+    peer:
+      name: eth0
+      namespace: ns-my-vpc-public
+    master: br-my-vpc
+
+- name: Address the namespace's end and route through the gateway
+  fakevpc.vpc.netns_link:
+    name: eth0
+    namespace: ns-my-vpc-public
+    kind: veth
+    addresses: [10.0.1.2/24]
+    routes:
+      - dst: default
+        via: 10.0.1.1
+"""
+
+RETURN = r"""
+existed:
+  description: Whether the link existed before the module ran.
+  returned: always
+  type: bool
+kind:
+  description: The kind of the link (C(bridge), C(veth), C(dummy)...), null when it is absent.
+  returned: always
+  type: str
+  sample: veth
+commands:
+  description: The commands that changed (or in check mode would change) something, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ip link add v-my-vpc-public type veth peer name eth0 netns ns-my-vpc-public"]
+"""
+
+import ipaddress
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
+
+MISSING_NAMESPACE = "Cannot open network namespace"
+BLANK = {"kind": None, "master": None, "up": False, "mtu": None, "addresses": [], "routes": [], "rp_filter": None}
+
+
+def normal_address(text):
+    """'10.0.1.1/24' for any spelling of an interface address; ValueError when it is not one."""
+    if "/" not in str(text):
+        raise ValueError("%r has no prefix length" % text)
+    return str(ipaddress.ip_interface(str(text)))
+
+
+def normal_route(route):
+    """(dst network, gateway or None, metric) of a wanted route; ValueError on a bad one."""
+    dst = route["dst"]
+    network = ipaddress.IPv4Network("0.0.0.0/0" if dst == "default" else dst)
+    via = str(ipaddress.IPv4Address(route["via"])) if route.get("via") else None
+    return (str(network), via, route.get("metric") or 0)
+
+
+def live_route(entry):
+    dst = entry["dst"]
+    network = ipaddress.IPv4Network("0.0.0.0/0" if dst == "default" else dst)
+    return (str(network), entry.get("gateway"), entry.get("metric") or 0)
+
+
+def route_words(route):
+    dst, via, metric = route
+    words = ["default" if dst == "0.0.0.0/0" else dst]
+    if via:
+        words += ["via", via]
+    return words, (["metric", str(metric)] if metric else [])
+
+
+def route_text(route):
+    words, metric = route_words(route)
+    return " ".join(words + metric)
+
+
+class Link:
+    def __init__(self, module, runner):
+        self.module = module
+        self.runner = runner
+        self.params = module.params
+        self.name = module.params["name"]
+        self.netns = module.params["namespace"]
+        self.changed = False
+        self.result = {"existed": False, "kind": None, "commands": []}
+
+    # -- commands -----------------------------------------------------------------------------
+    def ip_args(self, *args):
+        return (["-n", self.netns] if self.netns else []) + list(args)
+
+    def run_ip(self, *args, **kwargs):
+        return self.runner.run("ip", *self.ip_args(*args), **kwargs)
+
+    def act_ip(self, *args):
+        self.changed = True
+        self.result["commands"].append(" ".join(["ip"] + self.ip_args(*args)))
+        if not self.module.check_mode:
+            self.run_ip(*args)
+
+    def sysctl_key(self, key):
+        return names.sysctl_interface_key(self.name, key)
+
+    # -- reading ------------------------------------------------------------------------------
+    def read_link(self):
+        """The `ip -j -d link` entry, None when missing (or when its namespace is missing)."""
+        rc, stdout, stderr = self.run_ip("-j", "-d", "link", "show", "dev", self.name, check_rc=False)
+        if rc == 0:
+            return json.loads(stdout)[0]
+        if MISSING_NAMESPACE in stderr:
+            self.result["namespace_missing"] = True
+            return None
+        if "does not exist" in stderr:
+            return None
+        self.module.fail_json(msg="cannot read link %s: %s" % (self.name, stderr.strip()), rc=rc, stderr=stderr)
+
+    def read_state(self, link):
+        state = {
+            "kind": link.get("linkinfo", {}).get("info_kind"),
+            "master": link.get("master"),
+            "up": "UP" in link.get("flags", []),
+            "mtu": link.get("mtu"),
+            "addresses": [],
+            "routes": [],
+            "rp_filter": None,
+        }
+        if self.params["addresses"] is not None:
+            _rc, stdout, _stderr = self.run_ip("-j", "address", "show", "dev", self.name)
+            for entry in json.loads(stdout)[0].get("addr_info", []):
+                if entry.get("family") in ("inet", "inet6") and entry.get("scope") != "link":
+                    state["addresses"].append(normal_address("%s/%s" % (entry["local"], entry["prefixlen"])))
+        if self.params["routes"] is not None:
+            _rc, stdout, _stderr = self.run_ip("-j", "-4", "route", "show", "dev", self.name)
+            state["routes"] = [live_route(entry) for entry in json.loads(stdout or "[]")
+                               if entry.get("protocol") != "kernel" and entry.get("type", "unicast") == "unicast"]
+        if self.params["rp_filter"] is not None:
+            state["rp_filter"] = self.read_rp_filter()
+        return state
+
+    def read_rp_filter(self):
+        _rc, stdout, _stderr = self.runner.run("sysctl", "-n", self.sysctl_key("rp_filter"), netns=self.netns)
+        return int(stdout.strip())
+
+    # -- wanted state -------------------------------------------------------------------------
+    def wanted_state(self):
+        wanted = {"addresses": None, "routes": None}
+        if self.params["addresses"] is not None:
+            try:
+                wanted["addresses"] = sorted(set(normal_address(address) for address in self.params["addresses"]))
+            except ValueError as error:
+                self.module.fail_json(msg="addresses: %s" % error)
+        if self.params["routes"] is not None:
+            routes = []
+            for position, route in enumerate(self.params["routes"]):
+                try:
+                    normal = normal_route(route)
+                except ValueError as error:
+                    self.module.fail_json(msg="routes[%d]: %s" % (position, error))
+                if normal in routes:
+                    self.module.fail_json(msg="routes[%d]: %s is listed twice" % (position, route_text(normal)))
+                routes.append(normal)
+            wanted["routes"] = routes
+        return wanted
+
+    # -- acting -------------------------------------------------------------------------------
+    def create(self):
+        kind, peer = self.params["kind"], self.params["peer"]
+        if kind is None or (kind == "veth" and not peer):
+            why = ("give kind to create it" if kind is None
+                   else "a veth end without peer is created with its pair, from the other end")
+            if self.module.check_mode:
+                self.changed = True
+                self.result["commands"].append("(%s is created by another task)" % self.name)
+                return
+            where = "in namespace %s" % self.netns if self.netns else "on the host"
+            if self.result.get("namespace_missing"):
+                self.module.fail_json(msg="namespace %s does not exist" % self.netns)
+            self.module.fail_json(msg="link %s does not exist %s: %s" % (self.name, where, why))
+        if self.result.get("namespace_missing") and not self.module.check_mode:
+            self.module.fail_json(msg="namespace %s does not exist" % self.netns)
+        args = ["link", "add", self.name, "type", kind]
+        if kind == "veth":
+            args += ["peer", "name", peer["name"]]
+            peer_netns = peer.get("namespace") or self.netns
+            if peer_netns and peer_netns != self.netns:
+                args += ["netns", peer_netns]
+        self.act_ip(*args)
+
+    def apply(self, live, wanted):
+        params = self.params
+        if params["master"] is not None and (live["master"] or "") != params["master"]:
+            if params["master"]:
+                self.act_ip("link", "set", "dev", self.name, "master", params["master"])
+            else:
+                self.act_ip("link", "set", "dev", self.name, "nomaster")
+        if params["mtu"] and params["mtu"] != live["mtu"]:
+            self.act_ip("link", "set", "dev", self.name, "mtu", str(params["mtu"]))
+        if wanted["addresses"] is not None:
+            for address in live["addresses"]:
+                if address not in wanted["addresses"]:
+                    self.act_ip("address", "del", address, "dev", self.name)
+            for address in wanted["addresses"]:
+                if address not in live["addresses"]:
+                    self.act_ip("address", "add", address, "dev", self.name)
+        if params["up"] != live["up"]:
+            self.act_ip("link", "set", "dev", self.name, "up" if params["up"] else "down")
+        if params["rp_filter"] is not None and params["rp_filter"] != live["rp_filter"]:
+            self.changed = True
+            command = ["sysctl", "-q", "-w", "%s=%d" % (self.sysctl_key("rp_filter"), params["rp_filter"])]
+            self.result["commands"].append(" ".join((["ip", "netns", "exec", self.netns] if self.netns else []) + command))
+            if not self.module.check_mode:
+                self.runner.run(*command, netns=self.netns)
+        if wanted["routes"] is not None:
+            for route in live["routes"]:
+                if route not in wanted["routes"]:
+                    words, metric = route_words(route)
+                    self.act_ip("route", "del", *(words + ["dev", self.name] + metric))
+            for route in wanted["routes"]:
+                if route not in live["routes"]:
+                    words, metric = route_words(route)
+                    self.act_ip("route", "add", *(words + ["dev", self.name] + metric))
+
+    # -- entry points -------------------------------------------------------------------------
+    def present(self):
+        wanted = self.wanted_state()
+        link = self.read_link()
+        self.result["existed"] = link is not None
+        if link is None:
+            self.create()
+            live = dict(BLANK)
+            if self.params["rp_filter"] is not None and not self.module.check_mode:
+                live["rp_filter"] = self.read_rp_filter()
+            self.result["kind"] = self.params["kind"]
+        else:
+            live = self.read_state(link)
+            self.result["kind"] = live["kind"]
+            if self.params["kind"] and live["kind"] != self.params["kind"]:
+                self.module.fail_json(msg="%s exists and is a %s link, not a %s" % (self.name, live["kind"], self.params["kind"]))
+        self.apply(live, wanted)
+        self.add_diff(self.describe(live) if link is not None else "", self.describe(self.after(live, wanted)))
+
+    def absent(self):
+        link = self.read_link()
+        self.result["existed"] = link is not None
+        if link is not None:
+            live = self.read_state(link)
+            self.result["kind"] = live["kind"]
+            self.act_ip("link", "del", "dev", self.name)
+            self.add_diff(self.describe(live), "")
+        else:
+            self.add_diff("", "")
+
+    # -- diff ---------------------------------------------------------------------------------
+    def after(self, live, wanted):
+        params = self.params
+        state = dict(live)
+        state["kind"] = live["kind"] or params["kind"]
+        if params["master"] is not None:
+            state["master"] = params["master"] or None
+        if params["mtu"]:
+            state["mtu"] = params["mtu"]
+        state["up"] = params["up"]
+        for key in ("addresses", "routes"):
+            if wanted[key] is not None:
+                state[key] = wanted[key]
+        if params["rp_filter"] is not None:
+            state["rp_filter"] = params["rp_filter"]
+        return state
+
+    def describe(self, state):
+        params = self.params
+        lines = ["link %s (%s) in %s" % (self.name, state["kind"] or "?",
+                                         "namespace %s" % self.netns if self.netns else "the host namespace")]
+        if params["master"] is not None:
+            lines.append("master: %s" % (state["master"] or "-"))
+        if params["mtu"]:
+            lines.append("mtu: %s" % state["mtu"])
+        lines.append("up: %s" % ("yes" if state["up"] else "no"))
+        if params["addresses"] is not None:
+            lines.append("addresses:")
+            lines += ["  - %s" % address for address in sorted(state["addresses"])]
+        if params["routes"] is not None:
+            lines.append("routes:")
+            lines += ["  - %s" % route_text(route) for route in sorted(state["routes"])]
+        if params["rp_filter"] is not None:
+            lines.append("rp_filter: %s" % state["rp_filter"])
+        return "\n".join(lines) + "\n"
+
+    def add_diff(self, before, after):
+        if self.module._diff:
+            self.result["diff"] = {"before_header": "%s (live)" % self.name, "after_header": "%s (wanted)" % self.name,
+                                   "before": before, "after": after}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            namespace=dict(type="str"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            kind=dict(type="str", choices=["bridge", "veth", "dummy"]),
+            peer=dict(type="dict", options=dict(
+                name=dict(type="str", required=True),
+                namespace=dict(type="str"),
+            )),
+            master=dict(type="str"),
+            up=dict(type="bool", default=True),
+            mtu=dict(type="int"),
+            addresses=dict(type="list", elements="str"),
+            routes=dict(type="list", elements="dict", options=dict(
+                dst=dict(type="str", required=True),
+                via=dict(type="str"),
+                metric=dict(type="int", default=0),
+            )),
+            rp_filter=dict(type="int", choices=[0, 1, 2]),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    for option, value in (("name", params["name"]), ("master", params["master"] or None),
+                          ("peer.name", (params["peer"] or {}).get("name"))):
+        if value is not None and not names.is_interface_name(value):
+            module.fail_json(msg="%s: %r is not an interface name (1 to 15 letters, digits, '_', '-')" % (option, value))
+    for option, value in (("namespace", params["namespace"]), ("peer.namespace", (params["peer"] or {}).get("namespace"))):
+        if value is not None and not names.is_namespace_name(value):
+            module.fail_json(msg="%s: %r is not a namespace name" % (option, value))
+    if params["peer"] and params["kind"] != "veth":
+        module.fail_json(msg="peer: only a veth link has a peer")
+    link = Link(module, CommandRunner(module))
+    if params["state"] == "present":
+        link.present()
+    else:
+        link.absent()
+    module.exit_json(changed=link.changed, **link.result)
+
+
+if __name__ == "__main__":
+    main()

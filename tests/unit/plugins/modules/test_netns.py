@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""netns: exact-name matching, the commands it runs, check mode, processes left in a namespace."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible_collections.fakevpc.vpc.plugins.modules import netns
+
+LIST = ("ip", "-j", "netns", "list")
+LO = ("ip", "-n", "web", "-j", "link", "show", "dev", "lo")
+PIDS = ("ip", "netns", "pids", "web")
+LO_UP = json.dumps([{"ifname": "lo", "flags": ["LOOPBACK", "UP", "LOWER_UP"]}])
+LO_DOWN = json.dumps([{"ifname": "lo", "flags": ["LOOPBACK"]}])
+
+
+class FakeTools:
+    """Answers run_command from a table of (command, binaries by basename) -> (rc, stdout, stderr)."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.commands = []
+
+    def __call__(self, args, data=None, environ_update=None, **kwargs):
+        assert environ_update == {"LC_ALL": "C", "LANG": "C"}
+        command = tuple(os.path.basename(arg) if arg.startswith("/usr/bin/") else arg for arg in args)
+        self.commands.append(command)
+        answer = self.answers.get(command, (0, "", ""))
+        return answer.pop(0) if isinstance(answer, list) else answer
+
+    def mutating(self):
+        return [c for c in self.commands if c not in (LIST, LO, PIDS)]
+
+
+@pytest.fixture
+def tools(monkeypatch):
+    def install(answers):
+        fake = FakeTools(answers)
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, args, **kwargs: fake(args, **kwargs))
+        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, required=False: "/usr/bin/" + name)
+        return fake
+    return install
+
+
+def listing(*names):
+    return (0, json.dumps([{"name": name} for name in names]), "")
+
+
+def test_creates_a_missing_namespace_and_brings_loopback_up(run_module, tools):
+    fake = tools({LIST: listing("web2", "xweb")})
+    result, failed = run_module(netns, {"name": "web"}, diff=True)
+    assert not failed and result["changed"] and not result["existed"]
+    assert fake.mutating() == [("ip", "netns", "add", "web"), ("ip", "-n", "web", "link", "set", "dev", "lo", "up")]
+    assert result["diff"]["before"] == "" and result["diff"]["after"] == "web\n"
+
+
+def test_an_existing_namespace_is_left_alone(run_module, tools):
+    fake = tools({LIST: listing("web", "web2"), LO: (0, LO_UP, "")})
+    result, failed = run_module(netns, {"name": "web"})
+    assert not failed and not result["changed"] and result["existed"]
+    assert fake.mutating() == []
+
+
+def test_an_empty_listing_is_no_namespace(run_module, tools):
+    fake = tools({LIST: (0, "", "")})
+    result, failed = run_module(netns, {"name": "web"})
+    assert not failed and result["changed"]
+    assert fake.mutating()[0] == ("ip", "netns", "add", "web")
+
+
+def test_loopback_down_in_an_existing_namespace_is_brought_up(run_module, tools):
+    fake = tools({LIST: listing("web"), LO: (0, LO_DOWN, "")})
+    result, failed = run_module(netns, {"name": "web"})
+    assert not failed and result["changed"]
+    assert fake.mutating() == [("ip", "-n", "web", "link", "set", "dev", "lo", "up")]
+
+
+def test_loopback_is_not_managed_when_not_asked(run_module, tools):
+    fake = tools({LIST: listing("web")})
+    result, failed = run_module(netns, {"name": "web", "loopback": False})
+    assert not failed and not result["changed"]
+    assert fake.commands == [LIST]
+
+
+def test_check_mode_reports_without_changing(run_module, tools):
+    fake = tools({LIST: listing("webserver")})
+    result, failed = run_module(netns, {"name": "web"}, check_mode=True)
+    assert not failed and result["changed"]
+    assert result["commands"] == ["ip netns add web", "ip -n web link set dev lo up"]
+    assert fake.mutating() == []
+
+
+def test_absent_deletes_an_idle_namespace(run_module, tools):
+    fake = tools({LIST: listing("web"), PIDS: (0, "", "")})
+    result, failed = run_module(netns, {"name": "web", "state": "absent"}, diff=True)
+    assert not failed and result["changed"]
+    assert fake.mutating() == [("ip", "netns", "delete", "web")]
+    assert result["diff"]["before"] == "web\n" and result["diff"]["after"] == ""
+
+
+def test_absent_does_nothing_when_only_a_longer_name_exists(run_module, tools):
+    fake = tools({LIST: listing("web2", "myweb")})
+    result, failed = run_module(netns, {"name": "web", "state": "absent"})
+    assert not failed and not result["changed"]
+    assert fake.mutating() == []
+
+
+def test_absent_refuses_while_processes_run_inside(run_module, tools):
+    fake = tools({LIST: listing("web"), PIDS: (0, "4242\n4343\n", "")})
+    result, failed = run_module(netns, {"name": "web", "state": "absent"})
+    assert failed and "4242" in result["msg"] and "4343" in result["msg"]
+    assert result["processes"] == [4242, 4343]
+    assert fake.mutating() == []
+
+
+def test_absent_with_kill_processes_ends_exactly_those_pids(run_module, tools, monkeypatch):
+    killed = []
+    monkeypatch.setattr(netns.os, "kill", lambda pid, sig: killed.append((pid, sig)))
+    fake = tools({LIST: listing("web"), PIDS: [(0, "4242\n", "")] + [(0, "", "")] * 3})
+    result, failed = run_module(netns, {"name": "web", "state": "absent", "kill_processes": True})
+    assert not failed and result["changed"]
+    assert killed == [(4242, netns.signal.SIGTERM)]
+    assert fake.mutating() == [("ip", "netns", "delete", "web")]
+
+
+def test_absent_in_check_mode_kills_nothing(run_module, tools, monkeypatch):
+    monkeypatch.setattr(netns.os, "kill", lambda pid, sig: pytest.fail("killed in check mode"))
+    fake = tools({LIST: listing("web"), PIDS: (0, "4242\n", "")})
+    result, failed = run_module(netns, {"name": "web", "state": "absent", "kill_processes": True}, check_mode=True)
+    assert not failed and result["changed"]
+    assert result["commands"] == ["kill 4242", "ip netns delete web"]
+    assert fake.mutating() == []
+
+
+@pytest.mark.parametrize("name", ["", "a/b", "..", "bad name", "x" * 129])
+def test_bad_names_are_refused(run_module, tools, name):
+    fake = tools({})
+    result, failed = run_module(netns, {"name": name})
+    assert failed and "name" in result["msg"]
+    assert fake.commands == []

@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""netns_iptables: recognise our rules by tag and -C, rewrite a chain atomically, jumps, removal, empty tables."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_rules import rule_tag
+from ansible_collections.fakevpc.vpc.plugins.modules import netns_iptables
+
+VERSION = ("iptables", "--version")
+NFT_VERSION = (0, "iptables v1.8.9 (nf_tables)\n", "")
+SAVE_NAT = ("iptables", "-w", "-t", "nat", "-S")
+NAT_EMPTY = "-P PREROUTING ACCEPT\n-P INPUT ACCEPT\n-P OUTPUT ACCEPT\n-P POSTROUTING ACCEPT\n"
+RULES = ["-s 10.0.1.0/24 -o eth0 -j MASQUERADE", "-o br-a -d 10.0.1.2 -p tcp --dport 80 -m conntrack --ctstate DNAT -j MASQUERADE"]
+TAGS = [rule_tag(rule.split()) for rule in RULES]
+# How iptables -S prints those two rules once added (its own normal form, with the tags).
+LIVE = (
+    "-N NVPC-POST\n"
+    "-A POSTROUTING -j NVPC-POST\n"
+    '-A NVPC-POST -s 10.0.1.0/24 -o eth0 -m comment --comment "%s" -j MASQUERADE\n'
+    '-A NVPC-POST -d 10.0.1.2/32 -o br-a -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -m comment --comment "%s" -j MASQUERADE\n'
+) % tuple(TAGS)
+
+
+def check_command(rule):
+    return ("iptables", "-w", "-t", "nat", "-C", "NVPC-POST") + tuple(rule.split()) + ("-m", "comment", "--comment", rule_tag(rule.split()))
+
+
+class FakeTools:
+    def __init__(self, answers):
+        self.answers = answers
+        self.calls = []
+
+    def __call__(self, args, data=None, environ_update=None, **kwargs):
+        assert environ_update == {"LC_ALL": "C", "LANG": "C"}
+        command = tuple(os.path.basename(arg) if arg.startswith("/usr/bin/") else arg for arg in args)
+        self.calls.append((command, data))
+        answer = self.answers.get(command, (0, "", ""))
+        return answer.pop(0) if isinstance(answer, list) else answer
+
+    @property
+    def commands(self):
+        return [command for command, _data in self.calls]
+
+    def batches(self):
+        return [data for command, data in self.calls if "--noflush" in command]
+
+
+@pytest.fixture
+def tools(monkeypatch):
+    def install(answers, nft=True):
+        table = {VERSION: NFT_VERSION}
+        table.update(answers)
+        fake = FakeTools(table)
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, args, **kwargs: fake(args, **kwargs))
+        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path",
+                            lambda self, name, required=False: "/usr/bin/" + name if nft or name != "nft" else None)
+        return fake
+    return install
+
+
+def post_args(**overrides):
+    return dict({"table": "nat", "chain": "NVPC-POST", "jump_from": ["POSTROUTING"], "rules": RULES}, **overrides)
+
+
+def test_creates_the_chain_its_rules_and_the_jump_in_one_transaction(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY, "")})
+    result, failed = run_module(netns_iptables, post_args(), diff=True)
+    assert not failed and result["changed"] and result["backend"] == "nft"
+    assert fake.batches() == [
+        "*nat\n"
+        ":NVPC-POST - [0:0]\n"
+        "-F NVPC-POST\n"
+        "-A NVPC-POST -s 10.0.1.0/24 -o eth0 -j MASQUERADE -m comment --comment %s\n"
+        "-A NVPC-POST -o br-a -d 10.0.1.2 -p tcp --dport 80 -m conntrack --ctstate DNAT -j MASQUERADE -m comment --comment %s\n"
+        "-I POSTROUTING 1 -j NVPC-POST\n"
+        "COMMIT\n" % tuple(TAGS)
+    ]
+    assert ("iptables-restore", "-w", "--noflush") in fake.commands
+    assert result["diff"]["before"] == ""
+    assert result["diff"]["after"].splitlines()[-1] == "-A POSTROUTING -j NVPC-POST"
+
+
+def test_an_up_to_date_chain_is_confirmed_rule_by_rule_with_check_and_left_alone(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE, "")})
+    result, failed = run_module(netns_iptables, post_args(), diff=True)
+    assert not failed and not result["changed"] and result["batch"] == ""
+    assert fake.commands == [VERSION, SAVE_NAT, check_command(RULES[0]), check_command(RULES[1])]
+    assert result["diff"]["before"] == result["diff"]["after"]
+
+
+def test_a_rule_that_fails_the_check_gets_the_chain_rewritten(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE, ""), check_command(RULES[1]): (1, "", "Bad rule")})
+    result, failed = run_module(netns_iptables, post_args())
+    assert not failed and result["changed"]
+    assert fake.batches()[0].startswith("*nat\n:NVPC-POST - [0:0]\n-F NVPC-POST\n")
+    assert "-I POSTROUTING" not in fake.batches()[0]
+
+
+def test_a_new_order_rewrites_the_chain_in_the_new_order(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE, "")})
+    result, failed = run_module(netns_iptables, post_args(rules=list(reversed(RULES))))
+    assert not failed and result["changed"]
+    lines = fake.batches()[0].splitlines()
+    assert lines[3].endswith(TAGS[1]) and lines[4].endswith(TAGS[0])
+    assert not any(c[4] == "-C" for c in fake.commands if len(c) > 4)
+
+
+def test_a_rule_added_by_hand_to_our_chain_is_removed(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE + "-A NVPC-POST -j ACCEPT\n", "")})
+    result, failed = run_module(netns_iptables, post_args())
+    assert not failed and result["changed"]
+    assert "-j ACCEPT\n" not in fake.batches()[0]
+
+
+def test_missing_and_duplicate_jumps_are_fixed_without_touching_the_rules(run_module, tools):
+    live = LIVE + "-A OUTPUT -j NVPC-POST\n-A POSTROUTING -j NVPC-POST\n"
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY + live, "")})
+    result, failed = run_module(netns_iptables, post_args(jump_from=["POSTROUTING", "PREROUTING"]))
+    assert not failed and result["changed"]
+    assert fake.batches() == ["*nat\n-D OUTPUT -j NVPC-POST\n-D POSTROUTING -j NVPC-POST\n-I PREROUTING 1 -j NVPC-POST\nCOMMIT\n"]
+
+
+def test_check_mode_never_calls_restore(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY, "")})
+    result, failed = run_module(netns_iptables, post_args(), check_mode=True)
+    assert not failed and result["changed"] and result["batch"].startswith("*nat\n")
+    assert fake.batches() == [] and fake.commands == [VERSION, SAVE_NAT]
+
+
+def test_inside_a_namespace_every_command_goes_through_ip_netns_exec(run_module, tools):
+    exec_prefix = ("ip", "netns", "exec", "ns-a")
+    save = exec_prefix + ("iptables", "-w", "-t", "filter", "-S")
+    fake = tools({exec_prefix + VERSION: NFT_VERSION, save: (0, "-P INPUT ACCEPT\n", "")})
+    result, failed = run_module(netns_iptables, {"namespace": "ns-a", "chain": "NVPC-INPUT", "jump_from": ["INPUT"],
+                                                 "rules": ["-p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset"]})
+    assert not failed and result["changed"]
+    assert all(c[:4] == exec_prefix for c in fake.commands)
+    assert fake.commands[-1] == exec_prefix + ("iptables-restore", "-w", "--noflush")
+
+
+def test_backend_legacy_runs_iptables_legacy(run_module, tools):
+    legacy_save = ("iptables-legacy", "-w", "-t", "nat", "-S")
+    fake = tools({("iptables-legacy", "--version"): (0, "iptables v1.8.9 (legacy)\n", ""), legacy_save: (0, NAT_EMPTY, "")})
+    result, failed = run_module(netns_iptables, post_args(backend="legacy"))
+    assert not failed and result["backend"] == "legacy"
+    assert fake.commands[-1] == ("iptables-legacy-restore", "-w", "--noflush")
+
+
+def test_comments_with_spaces_are_quoted_for_restore(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY, "")})
+    result, failed = run_module(netns_iptables, post_args(rules=['-m comment --comment "vpc a" -j RETURN']))
+    assert not failed
+    assert '-A NVPC-POST -m comment --comment "vpc a" -j RETURN -m comment --comment fakevpc:' in fake.batches()[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (post_args(chain="FORWARD"), "chain: 'FORWARD' is not a user chain name"),
+    (post_args(chain="X" * 29), "is not a user chain name"),
+    (post_args(rules=RULES + [RULES[0]]), "is listed twice"),
+    (post_args(rules=["-A FORWARD -j ACCEPT"]), "give only matches and a target, not -A"),
+    (post_args(rules=['-m comment --comment "open']), "cannot parse rule"),
+    (post_args(jump_from=["NVPC-POST"]), "cannot jump to itself"),
+    (post_args(namespace="a b"), "namespace"),
+])
+def test_bad_input_fails_before_any_change(run_module, tools, args, message):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY, "")})
+    result, failed = run_module(netns_iptables, args)
+    assert failed and message in result["msg"]
+    assert fake.batches() == []
+
+
+def test_absent_deletes_jumps_then_the_chain(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE, "")})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent"}, diff=True)
+    assert not failed and result["changed"]
+    assert fake.batches() == ["*nat\n-D POSTROUTING -j NVPC-POST\n-F NVPC-POST\n-X NVPC-POST\nCOMMIT\n"]
+    assert result["diff"]["after"] == "" and "-A POSTROUTING -j NVPC-POST" in result["diff"]["before"]
+
+
+def test_absent_when_already_gone_changes_nothing(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY, "")})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent"})
+    assert not failed and not result["changed"] and fake.batches() == []
+
+
+def test_absent_refuses_while_rules_of_others_use_the_chain(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE + "-A PREROUTING -i eth1 -j NVPC-POST\n", "")})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent"})
+    assert failed and "PREROUTING: -i eth1 -j NVPC-POST" in result["msg"]
+    assert fake.batches() == []
+
+
+NFT_LIST = ("nft", "-j", "list", "table", "ip", "nat")
+
+
+def nft_listing(*extra):
+    objects = [{"metainfo": {}}, {"table": {"family": "ip", "name": "nat"}},
+               {"chain": {"family": "ip", "table": "nat", "name": "POSTROUTING"}}]
+    return (0, json.dumps({"nftables": objects + list(extra)}), "")
+
+
+def test_absent_removes_the_table_it_left_empty(run_module, tools):
+    fake = tools({SAVE_NAT: [(0, NAT_EMPTY + LIVE, ""), (0, NAT_EMPTY, "")], NFT_LIST: nft_listing()})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent",
+                                                 "remove_empty_table": True})
+    assert not failed and result["changed"] and result["table_removed"]
+    assert fake.commands[-1] == ("nft", "delete", "table", "ip", "nat")
+
+
+def test_absent_in_check_mode_predicts_the_table_removal(run_module, tools):
+    ours = [{"chain": {"family": "ip", "table": "nat", "name": "NVPC-POST"}},
+            {"rule": {"chain": "NVPC-POST", "expr": [{"masquerade": None}]}},
+            {"rule": {"chain": "POSTROUTING", "expr": [{"counter": {"packets": 0, "bytes": 0}}, {"jump": {"target": "NVPC-POST"}}]}}]
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE, ""), NFT_LIST: nft_listing(*ours)})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent",
+                                                 "remove_empty_table": True}, check_mode=True)
+    assert not failed and result["changed"] and result["table_removed"]
+    assert fake.batches() == [] and ("nft", "delete", "table", "ip", "nat") not in fake.commands
+
+
+def test_a_table_with_other_rules_is_kept(run_module, tools):
+    other = "-A PREROUTING -p tcp -j REDIRECT --to-ports 3128\n"
+    fake = tools({SAVE_NAT: [(0, NAT_EMPTY + LIVE + other, ""), (0, NAT_EMPTY + other, "")], NFT_LIST: nft_listing()})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent",
+                                                 "remove_empty_table": True})
+    assert not failed and result["changed"] and not result["table_removed"]
+    assert ("nft", "delete", "table", "ip", "nat") not in fake.commands
+
+
+def test_a_table_with_native_nft_objects_is_kept(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY, ""), NFT_LIST: nft_listing({"set": {"name": "blocked"}})})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent",
+                                                 "remove_empty_table": True})
+    assert not failed and not result["changed"] and not result["table_removed"]
+
+
+def test_a_missing_table_is_not_removed_again(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY, ""), NFT_LIST: (1, "", "No such file or directory")})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent",
+                                                 "remove_empty_table": True})
+    assert not failed and not result["changed"]
+    assert fake.commands[-1] == NFT_LIST
+
+
+def test_legacy_tables_are_never_removed(run_module, tools):
+    fake = tools({("iptables-legacy", "--version"): (0, "iptables v1.8.9 (legacy)\n", ""),
+                  ("iptables-legacy", "-w", "-t", "nat", "-S"): (0, NAT_EMPTY, "")})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent",
+                                                 "remove_empty_table": True, "backend": "legacy"})
+    assert not failed and not result["changed"]
+    assert not any(c[0] == "nft" for c in fake.commands)
+
+
+def test_without_nft_installed_the_table_stays_with_a_warning(run_module, tools):
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY, "")}, nft=False)
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent",
+                                                 "remove_empty_table": True})
+    assert not failed and not result["changed"]
+    assert not any(c[0] == "nft" for c in fake.commands)

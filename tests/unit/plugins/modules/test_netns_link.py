@@ -1,0 +1,247 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""netns_link: the exact commands for bridges, veth pairs, addresses, routes, rp_filter; check mode; diff."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible_collections.fakevpc.vpc.plugins.modules import netns_link
+
+
+class FakeTools:
+    """Answers run_command from a table of (command, binaries by basename) -> (rc, stdout, stderr)."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.commands = []
+
+    def __call__(self, args, data=None, environ_update=None, **kwargs):
+        assert environ_update == {"LC_ALL": "C", "LANG": "C"}
+        command = tuple(os.path.basename(arg) if arg.startswith("/usr/bin/") else arg for arg in args)
+        self.commands.append(command)
+        answer = self.answers.get(command, (0, "", ""))
+        return answer.pop(0) if isinstance(answer, list) else answer
+
+
+@pytest.fixture
+def tools(monkeypatch):
+    def install(answers):
+        fake = FakeTools(answers)
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, args, **kwargs: fake(args, **kwargs))
+        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, required=False: "/usr/bin/" + name)
+        return fake
+    return install
+
+
+def link_json(name, kind, up=True, master=None, mtu=1500):
+    entry = {"ifname": name, "mtu": mtu, "flags": ["BROADCAST", "MULTICAST"] + (["UP", "LOWER_UP"] if up else []),
+             "linkinfo": {"info_kind": kind}}
+    if master:
+        entry["master"] = master
+    return json.dumps([entry])
+
+
+def addr_json(*addresses):
+    info = [{"family": "inet6" if ":" in a else "inet", "local": a.split("/")[0], "prefixlen": int(a.split("/")[1]),
+             "scope": "link" if a.startswith("fe80") else "global"} for a in addresses]
+    return json.dumps([{"addr_info": info}])
+
+
+def reads(name, netns=None):
+    prefix = ("ip", "-n", netns) if netns else ("ip",)
+    return {
+        "link": prefix + ("-j", "-d", "link", "show", "dev", name),
+        "addr": prefix + ("-j", "address", "show", "dev", name),
+        "route": prefix + ("-j", "-4", "route", "show", "dev", name),
+    }
+
+
+def rp_read(name, netns=None):
+    key = "net/ipv4/conf/%s/rp_filter" % name
+    return (("ip", "netns", "exec", netns) if netns else ()) + ("sysctl", "-n", key)
+
+
+BRIDGE = reads("br-a")
+NS_END = reads("eth0", "ns-a")
+MISSING = (1, "", 'Device "br-a" does not exist.\n')
+
+
+def test_creates_a_bridge_with_addresses_up_and_rp_filter(run_module, tools):
+    fake = tools({BRIDGE["link"]: MISSING, rp_read("br-a"): (0, "2\n", "")})
+    result, failed = run_module(netns_link, {"name": "br-a", "kind": "bridge", "addresses": ["10.0.2.1/24", "10.0.1.1/24"],
+                                             "rp_filter": 1}, diff=True)
+    assert not failed and result["changed"] and not result["existed"] and result["kind"] == "bridge"
+    assert [c for c in fake.commands if c not in (BRIDGE["link"], rp_read("br-a"))] == [
+        ("ip", "link", "add", "br-a", "type", "bridge"),
+        ("ip", "address", "add", "10.0.1.1/24", "dev", "br-a"),
+        ("ip", "address", "add", "10.0.2.1/24", "dev", "br-a"),
+        ("ip", "link", "set", "dev", "br-a", "up"),
+        ("sysctl", "-q", "-w", "net/ipv4/conf/br-a/rp_filter=1"),
+    ]
+    assert result["diff"]["before"] == ""
+    assert "  - 10.0.1.1/24\n  - 10.0.2.1/24\n" in result["diff"]["after"] and "rp_filter: 1" in result["diff"]["after"]
+
+
+def test_an_up_to_date_bridge_runs_only_reads(run_module, tools):
+    fake = tools({BRIDGE["link"]: (0, link_json("br-a", "bridge"), ""),
+                  BRIDGE["addr"]: (0, addr_json("10.0.1.1/24", "10.0.2.1/24", "fe80::1/64"), ""),
+                  rp_read("br-a"): (0, "1\n", "")})
+    result, failed = run_module(netns_link, {"name": "br-a", "kind": "bridge", "addresses": ["10.0.1.1/24", "10.0.2.1/24"],
+                                             "rp_filter": 1})
+    assert not failed and not result["changed"] and result["commands"] == []
+    assert fake.commands == [BRIDGE["link"], BRIDGE["addr"], rp_read("br-a")]
+
+
+def test_addresses_are_the_complete_list_but_link_local_is_left_alone(run_module, tools):
+    fake = tools({BRIDGE["link"]: (0, link_json("br-a", "bridge"), ""),
+                  BRIDGE["addr"]: (0, addr_json("10.0.1.1/24", "10.0.3.1/24", "fe80::1/64"), "")})
+    result, failed = run_module(netns_link, {"name": "br-a", "kind": "bridge", "addresses": ["10.0.1.1/24", "10.0.2.1/24"]})
+    assert not failed and result["changed"]
+    assert fake.commands[2:] == [
+        ("ip", "address", "del", "10.0.3.1/24", "dev", "br-a"),
+        ("ip", "address", "add", "10.0.2.1/24", "dev", "br-a"),
+    ]
+
+
+def test_creates_a_veth_pair_with_the_peer_in_its_namespace(run_module, tools):
+    fake = tools({reads("v-a")["link"]: (1, "", 'Device "v-a" does not exist.')})
+    result, failed = run_module(netns_link, {"name": "v-a", "kind": "veth", "master": "br-a",
+                                             "peer": {"name": "eth0", "namespace": "ns-a"}})
+    assert not failed and result["changed"]
+    assert fake.commands[1:] == [
+        ("ip", "link", "add", "v-a", "type", "veth", "peer", "name", "eth0", "netns", "ns-a"),
+        ("ip", "link", "set", "dev", "v-a", "master", "br-a"),
+        ("ip", "link", "set", "dev", "v-a", "up"),
+    ]
+
+
+def test_namespace_end_gets_address_routes_and_rp_filter_inside_the_namespace(run_module, tools):
+    fake = tools({NS_END["link"]: (0, link_json("eth0", "veth", up=False), ""),
+                  NS_END["addr"]: (0, addr_json(), ""),
+                  NS_END["route"]: (0, json.dumps([{"dst": "10.9.0.0/16", "gateway": "10.0.1.1"},
+                                                   {"dst": "10.0.1.0/24", "protocol": "kernel", "scope": "link"}]), ""),
+                  rp_read("eth0", "ns-a"): (0, "0\n", "")})
+    result, failed = run_module(netns_link, {
+        "name": "eth0", "namespace": "ns-a", "kind": "veth", "addresses": ["10.0.1.2/24"], "rp_filter": 1,
+        "routes": [{"dst": "default", "via": "10.0.1.1"}, {"dst": "10.1.0.0/16", "via": "10.0.1.1", "metric": 10}]})
+    assert not failed and result["changed"]
+    assert fake.commands[4:] == [
+        ("ip", "-n", "ns-a", "address", "add", "10.0.1.2/24", "dev", "eth0"),
+        ("ip", "-n", "ns-a", "link", "set", "dev", "eth0", "up"),
+        ("ip", "netns", "exec", "ns-a", "sysctl", "-q", "-w", "net/ipv4/conf/eth0/rp_filter=1"),
+        ("ip", "-n", "ns-a", "route", "del", "10.9.0.0/16", "via", "10.0.1.1", "dev", "eth0"),
+        ("ip", "-n", "ns-a", "route", "add", "default", "via", "10.0.1.1", "dev", "eth0"),
+        ("ip", "-n", "ns-a", "route", "add", "10.1.0.0/16", "via", "10.0.1.1", "dev", "eth0", "metric", "10"),
+    ]
+
+
+def test_routes_in_place_are_not_touched(run_module, tools):
+    fake = tools({NS_END["link"]: (0, link_json("eth0", "veth"), ""),
+                  NS_END["route"]: (0, json.dumps([{"dst": "default", "gateway": "10.0.1.1", "flags": []},
+                                                   {"dst": "10.0.0.5", "gateway": "10.0.1.1", "metric": 5}]), "")})
+    result, failed = run_module(netns_link, {"name": "eth0", "namespace": "ns-a",
+                                             "routes": [{"dst": "0.0.0.0/0", "via": "10.0.1.1"},
+                                                        {"dst": "10.0.0.5/32", "via": "10.0.1.1", "metric": 5}]})
+    assert not failed and not result["changed"]
+    assert fake.commands == [NS_END["link"], NS_END["route"]]
+
+
+def test_check_mode_on_a_missing_link_reports_every_step_and_changes_nothing(run_module, tools):
+    fake = tools({BRIDGE["link"]: MISSING})
+    result, failed = run_module(netns_link, {"name": "br-a", "kind": "bridge", "addresses": ["10.0.1.1/24"],
+                                             "rp_filter": 1}, check_mode=True)
+    assert not failed and result["changed"]
+    assert result["commands"] == ["ip link add br-a type bridge", "ip address add 10.0.1.1/24 dev br-a",
+                                  "ip link set dev br-a up", "sysctl -q -w net/ipv4/conf/br-a/rp_filter=1"]
+    assert fake.commands == [BRIDGE["link"]]
+
+
+def test_check_mode_when_the_namespace_is_not_there_yet(run_module, tools):
+    fake = tools({NS_END["link"]: (255, "", 'Cannot open network namespace "ns-a": No such file or directory')})
+    result, failed = run_module(netns_link, {"name": "eth0", "namespace": "ns-a", "kind": "veth",
+                                             "addresses": ["10.0.1.2/24"]}, check_mode=True)
+    assert not failed and result["changed"]
+    assert fake.commands == [NS_END["link"]]
+
+
+def test_a_missing_namespace_fails_outside_check_mode(run_module, tools):
+    tools({NS_END["link"]: (255, "", 'Cannot open network namespace "ns-a": No such file or directory')})
+    result, failed = run_module(netns_link, {"name": "eth0", "namespace": "ns-a", "kind": "veth"})
+    assert failed and result["msg"] == "namespace ns-a does not exist"
+
+
+def test_a_veth_end_without_peer_is_not_created(run_module, tools):
+    fake = tools({reads("v-a")["link"]: (1, "", 'Device "v-a" does not exist.')})
+    result, failed = run_module(netns_link, {"name": "v-a", "kind": "veth"})
+    assert failed and "from the other end" in result["msg"]
+    assert len(fake.commands) == 1
+
+
+def test_a_link_of_another_kind_is_an_error(run_module, tools):
+    fake = tools({BRIDGE["link"]: (0, link_json("br-a", "dummy"), "")})
+    result, failed = run_module(netns_link, {"name": "br-a", "kind": "bridge"})
+    assert failed and result["msg"] == "br-a exists and is a dummy link, not a bridge"
+    assert fake.commands == [BRIDGE["link"]]
+
+
+def test_master_and_mtu_are_changed_in_place_and_empty_master_detaches(run_module, tools):
+    fake = tools({reads("v-a")["link"]: (0, link_json("v-a", "veth", master="br-old", mtu=1500), "")})
+    result, failed = run_module(netns_link, {"name": "v-a", "master": "br-a", "mtu": 1400})
+    assert not failed and result["changed"]
+    assert fake.commands[1:] == [("ip", "link", "set", "dev", "v-a", "master", "br-a"),
+                                 ("ip", "link", "set", "dev", "v-a", "mtu", "1400")]
+    fake = tools({reads("v-a")["link"]: (0, link_json("v-a", "veth", master="br-old"), "")})
+    result, failed = run_module(netns_link, {"name": "v-a", "master": ""})
+    assert not failed and fake.commands[1:] == [("ip", "link", "set", "dev", "v-a", "nomaster")]
+
+
+def test_up_false_brings_it_down(run_module, tools):
+    fake = tools({BRIDGE["link"]: (0, link_json("br-a", "bridge"), "")})
+    result, failed = run_module(netns_link, {"name": "br-a", "up": False})
+    assert not failed and result["changed"]
+    assert fake.commands[1:] == [("ip", "link", "set", "dev", "br-a", "down")]
+
+
+def test_absent_deletes_the_link_and_shows_what_it_was(run_module, tools):
+    fake = tools({BRIDGE["link"]: (0, link_json("br-a", "bridge"), "")})
+    result, failed = run_module(netns_link, {"name": "br-a", "state": "absent"}, diff=True)
+    assert not failed and result["changed"] and result["existed"]
+    assert fake.commands[1:] == [("ip", "link", "del", "dev", "br-a")]
+    assert result["diff"]["before"].startswith("link br-a (bridge) in the host namespace") and result["diff"]["after"] == ""
+
+
+def test_absent_in_a_missing_namespace_is_nothing_to_do(run_module, tools):
+    fake = tools({NS_END["link"]: (255, "", 'Cannot open network namespace "ns-a"')})
+    result, failed = run_module(netns_link, {"name": "eth0", "namespace": "ns-a", "state": "absent"})
+    assert not failed and not result["changed"]
+    assert fake.commands == [NS_END["link"]]
+
+
+def test_absent_in_check_mode(run_module, tools):
+    fake = tools({BRIDGE["link"]: (0, link_json("br-a", "bridge"), "")})
+    result, failed = run_module(netns_link, {"name": "br-a", "state": "absent"}, check_mode=True)
+    assert not failed and result["changed"] and result["commands"] == ["ip link del dev br-a"]
+    assert fake.commands == [BRIDGE["link"]]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"name": "a-name-of-16-chr"}, "name: 'a-name-of-16-chr' is not an interface name"),
+    ({"name": "br a"}, "name: 'br a' is not an interface name"),
+    ({"name": "v-a", "kind": "veth", "peer": {"name": "this-is-too-long-x"}}, "peer.name"),
+    ({"name": "br-a", "kind": "bridge", "peer": {"name": "x"}}, "peer: only a veth link has a peer"),
+    ({"name": "br-a", "namespace": "../etc"}, "namespace: '../etc' is not a namespace name"),
+    ({"name": "br-a", "addresses": ["10.0.1.1"]}, "addresses: '10.0.1.1' has no prefix length"),
+    ({"name": "br-a", "routes": [{"dst": "10.0.0.1/16"}]}, "routes[0]: 10.0.0.1/16 has host bits set"),
+    ({"name": "br-a", "routes": [{"dst": "default", "via": "10.0.1.1"}, {"dst": "0.0.0.0/0", "via": "10.0.1.1"}]},
+     "routes[1]: default via 10.0.1.1 is listed twice"),
+])
+def test_bad_input_fails_before_any_change(run_module, tools, args, message):
+    fake = tools({BRIDGE["link"]: (0, link_json("br-a", "bridge"), "")})
+    result, failed = run_module(netns_link, args)
+    assert failed and message in result["msg"]
+    assert all(c[1:3] in (("-j", "-d"), ("-j", "address")) or c[3:5] == ("-j", "-d") for c in fake.commands)
