@@ -198,3 +198,21 @@ def test_removing_server_2_of_4_keeps_the_other_tunnels_up(mesh):
     assert all(a.ping("server%d.vpcdomain" % b.index) for a in (one, three, four) for b in (one, three, four) if a is not b)
     again = mesh.site(4, overrides={"vpc2": {"wg_mesh_state": "absent"}})
     assert again.rc == 0 and again.changed() == 0, again.describe()
+
+
+def test_status_matrix_shows_every_pair_and_fails_when_one_is_down(mesh):
+    status = run_playbook(REPO_ROOT / "playbooks" / "status.yml", mesh.write_inventory(4, vpc2={"wg_mesh_state": "absent"}))
+    assert status.rc == 0, status.describe()
+    assert "every pair is up" in status.stdout
+    for name in ("server1", "server3", "server4"):
+        cell = r"(-|\d+\.\dms \d+s)"
+        assert re.search(r"^ +- %s +%s +%s +%s$" % (name, cell, cell, cell), status.stdout, re.MULTILINE), status.stdout
+    four = mesh.net.servers[3]
+    four.run(["ip", "link", "set", "dev", "wgvpc1", "down"])
+    try:
+        broken = run_playbook(REPO_ROOT / "playbooks" / "status.yml",
+                              mesh.write_inventory(4, vpc2={"wg_mesh_state": "absent"}))
+    finally:
+        four.run(["ip", "link", "set", "dev", "wgvpc1", "up"])
+    assert broken.rc != 0
+    assert "Down (from, to): server1 -> server4, server4 -> server1" in broken.stdout, broken.stdout

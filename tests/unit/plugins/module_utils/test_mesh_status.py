@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The status matrix from what the servers measured."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.fakevpc.vpc.plugins.filter.wg_mesh_status import wg_mesh_status
+from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import build_mesh_plan
+
+PLAN = build_mesh_plan([{"host": "h%d" % i, "index": i, "endpoint": "198.51.100.%d" % i} for i in (1, 2, 3)])
+
+REPORTS = {
+    "h1": {"now": "1000", "handshakes": "wgvpc0\t192.168.1.2/32\t990\nwgvpc0\t192.168.1.3/32\t0\n",
+           "pings": "server2.vpcdomain ok 0.52\nserver3.vpcdomain down\n"},
+    "h2": {"now": "1000", "handshakes": "wgvpc0\t192.168.2.3/32\t995\nwgvpc1\t192.168.1.1/32\t990\n",
+           "pings": "server1.vpcdomain ok 0.61\nserver3.vpcdomain ok 1.25\n"},
+    "h3": {"now": "1003", "handshakes": "wgvpc1\t192.168.1.1/32\t0\nwgvpc2\t192.168.2.1/32\t995\n",
+           "pings": "server1.vpcdomain down\nserver2.vpcdomain ok 1.3\n"},
+}
+
+
+def test_matrix_shows_rtt_and_handshake_age_and_lists_down_pairs():
+    status = wg_mesh_status(REPORTS, PLAN)
+    assert status["table"].splitlines() == [
+        "ping ->   server1   server2   server3",
+        "server1   -         0.5ms 10s DOWN",
+        "server2   0.6ms 10s -         1.2ms 5s",
+        "server3   DOWN      1.3ms 8s  -",
+        "cells: round trip by name, age of the last WireGuard handshake; 2 pair(s) down",
+    ]
+    assert status["down"] == [["server1", "server3"], ["server3", "server1"]]
+
+
+def test_all_up_and_a_missing_report_counts_as_down():
+    up = {host: dict(report, pings=report["pings"].replace("down", "ok 1.0")) for host, report in REPORTS.items()}
+    assert wg_mesh_status(up, PLAN)["down"] == []
+    assert wg_mesh_status(up, PLAN)["table"].endswith("every pair is up")
+    partial = {host: up[host] for host in ("h1", "h2")}
+    assert wg_mesh_status(partial, PLAN)["down"] == [["server3", "server1"], ["server3", "server2"]]
+
+
+def test_unreadable_report_names_the_host():
+    with pytest.raises(AnsibleFilterError, match="host 'h1': unreadable report"):
+        wg_mesh_status({"h1": {"now": "x", "handshakes": "", "pings": ""}}, PLAN)
