@@ -4,6 +4,7 @@
 # Usage: scripts/sanity.sh [extra ansible-test sanity args]; ansible-test must be on PATH.
 set -euo pipefail
 
+python_version=3.11  # the controller Python the collection is tested on
 root=$(cd "$(dirname "$0")/.." && pwd)
 dest=$root/build/sanity/ansible_collections/fakevpc/vpc
 cd "$root"
@@ -25,13 +26,13 @@ git -C "$dest" add -A
 git -C "$dest" -c user.name=sanity -c user.email=sanity@invalid commit -qm sanity
 
 # ansible-test downloads a get-pip.py to bootstrap pip in its venvs; hand it a local stand-in instead.
-pip_version=$(python -c 'import types
+pip_version=$(python -c 'import sys, types
 from ansible_test._internal.python_requirements import get_venv_packages
-print(get_venv_packages(types.SimpleNamespace(version="3.11"))["pip"])')
+print(get_venv_packages(types.SimpleNamespace(version=sys.argv[1]))["pip"])' "$python_version")
 get_pip=~/.ansible/test/cache/get_pip_${pip_version//./_}.py
 mkdir -p "$(dirname "$get_pip")"
-cp "$root/scripts/get_pip_offline.py" "$get_pip"
+cp "$root/scripts/get_pip_offline.py" "$get_pip.$$" && mv -f "$get_pip.$$" "$get_pip"  # atomic: other runs may read it
 
 cd "$dest"
 exec env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH \
-  ansible-test sanity --local --python 3.11 --color no "$@"
+  ansible-test sanity --local --python "$python_version" --color no "$@"
