@@ -18,7 +18,8 @@ description:
     order, then each is confirmed with C(iptables -C), so a rerun adds nothing twice.
   - A chain that differs in any way is rewritten whole in one C(iptables-restore --noflush) transaction
     (atomic for the table); a missing jump is inserted at position 1 of its built-in chain.
-  - With O(namespace), every command runs inside that network namespace (C(ip netns exec)).
+  - With O(namespace), every command runs inside that network namespace (C(ip netns exec)). A namespace that
+    does not exist has no chain to remove; in check mode, the chain is reported as to be created in it.
 requirements:
   - C(iptables) and C(iptables-restore) (nft or legacy) on the target; C(ip) with O(namespace);
     C(nft) with O(remove_empty_table).
@@ -115,7 +116,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 backend:
-  description: The backend of the iptables that ran, C(nft) or C(legacy).
+  description: The backend of the iptables that ran, C(nft) or C(legacy); null when the namespace does not exist.
   returned: always
   type: str
   sample: nft
@@ -141,6 +142,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._command import Comman
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_rules as rules_lib
 
+MISSING_NAMESPACE = "Cannot open network namespace"
 TOOLS = {
     "auto": ("iptables", "iptables-restore"),
     "nft": ("iptables-nft", "iptables-nft-restore"),
@@ -167,8 +169,27 @@ class OwnChain:
 
     # -- reading ------------------------------------------------------------------------------
     def backend_kind(self):
-        _rc, stdout, _stderr = self.run(self.iptables, "--version")
+        """nft or legacy; None when the namespace does not exist."""
+        rc, stdout, stderr = self.run(self.iptables, "--version", check_rc=False)
+        if rc != 0 and self.netns and MISSING_NAMESPACE in stderr:
+            return None
+        if rc != 0:
+            self.module.fail_json(msg="%s --version failed: %s" % (self.iptables, (stderr or stdout).strip()),
+                                  rc=rc, stdout=stdout, stderr=stderr)
         return "legacy" if "legacy" in stdout else "nft"
+
+    def namespace_missing(self):
+        """The namespace is not there: nothing to remove; to add, only check mode can go on (it would be created)."""
+        if self.params["state"] == "absent":
+            self.add_diff("", "")
+            return
+        if not self.module.check_mode:
+            self.module.fail_json(msg="namespace %s does not exist" % self.netns)
+        wanted = self.wanted_rules()
+        self.changed = True
+        self.result["rules"] = [rules_lib.display_rule(self.chain, tokens) for tokens in wanted]
+        self.result["batch"] = rules_lib.render_chain(self.table, self.chain, wanted, self.params["jump_from"])
+        self.add_diff("", self.describe_wanted(wanted))
 
     def read_table(self):
         _rc, stdout, _stderr = self.run(self.iptables, "-w", "-t", self.table, "-S")
@@ -357,7 +378,9 @@ def main():
         module.fail_json(msg="namespace: %r is not a namespace name" % module.params["namespace"])
     chain = OwnChain(module, CommandRunner(module))
     chain.result["backend"] = chain.backend_kind()
-    if module.params["state"] == "present":
+    if chain.result["backend"] is None:
+        chain.namespace_missing()
+    elif module.params["state"] == "present":
         chain.present()
     else:
         chain.absent()

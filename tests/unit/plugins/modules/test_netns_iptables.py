@@ -264,3 +264,17 @@ def test_without_nft_installed_the_table_stays_with_a_warning(run_module, tools)
                                                  "remove_empty_table": True})
     assert not failed and not result["changed"]
     assert not any(c[0] == "nft" for c in fake.commands)
+
+
+def test_a_missing_namespace_is_a_chain_to_create_in_check_mode_and_nothing_to_remove(run_module, tools):
+    missing = (255, "", 'Cannot open network namespace "ns-a": No such file or directory')
+    version = ("ip", "netns", "exec", "ns-a") + VERSION
+    args = {"namespace": "ns-a", "chain": "NVPC-INPUT", "jump_from": ["INPUT"], "rules": ["-j ACCEPT"]}
+    fake = tools({version: missing})
+    result, failed = run_module(netns_iptables, args, check_mode=True)
+    assert not failed and result["changed"] and result["backend"] is None
+    assert result["batch"].endswith("-I INPUT 1 -j NVPC-INPUT\nCOMMIT\n") and fake.commands == [version]
+    result, failed = run_module(netns_iptables, args)
+    assert failed and result["msg"] == "namespace ns-a does not exist"
+    result, failed = run_module(netns_iptables, dict(args, state="absent"))
+    assert not failed and not result["changed"]

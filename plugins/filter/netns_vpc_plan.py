@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: netns_vpc_plan
+short_description: Validate a list of VPCs and plan their namespaces, links, firewall and apps on one host
+version_added: 0.1.0
+description:
+  - Checks the whole declarative list of VPCs first and fails, naming the VPC, on overlapping CIDRs, a subnet
+    outside its VPC, an unknown or absent peering target, a malformed policy or rule, a port forward or an
+    app in a missing subnet, a host port forwarded twice, unknown keys, and interface names that would collide.
+  - Then returns everything the C(fakevpc.vpc.netns_vpc) role applies - namespaces, bridges with gateway
+    addresses, veth pairs, addresses and routes of each subnet, the host's chains and each subnet's policy
+    chain, app units - the resources to remove (listed as absent or only in O(previous)), the boot script
+    and the expected connectivity matrix.
+  - Interface names longer than 15 characters are shortened with a hash of the full name.
+options:
+  _input:
+    description:
+      - The VPCs. Each has C(name), C(cidr), optional C(state) (V(present) or V(absent)), C(subnets) (C(name),
+        C(cidr), C(type) V(public) or V(private), optional C(gateway) and C(address)), C(peerings) (VPC names),
+        C(policies) (C(subnet) by name or CIDR, C(ingress) and C(egress) rules with C(port), C(protocol),
+        C(source) or C(destination), C(action) V(allow), V(deny) or V(drop); C(ingress_default) and
+        C(egress_default)), C(port_forwards) (C(host_port), C(subnet), C(port), C(protocol), C(host_ip)) and
+        C(apps) (C(name), C(subnet), C(command), C(port), C(user)).
+    type: list
+    elements: dict
+    required: true
+  previous:
+    description: The registry the role wrote on the host last time (what exists there), or an empty dict.
+    type: dict
+    default: {}
+  state:
+    description: V(absent) removes every VPC, listed or registered.
+    type: str
+    default: present
+  uplink:
+    description: The host's interface to the outside, for the NAT of public subnets.
+    type: str
+    default: ""
+  backend:
+    description: The iptables the boot script runs (V(auto), V(nft) or V(legacy)).
+    type: str
+    default: auto
+  bridge_prefix:
+    description: Prefix of the bridge names.
+    type: str
+    default: br-
+  veth_prefix:
+    description: Prefix of the host ends of the veth pairs.
+    type: str
+    default: v-
+  namespace_prefix:
+    description: Prefix of the namespace names, C(<prefix><vpc>-<subnet>).
+    type: str
+    default: ns-
+  chain_prefix:
+    description: Prefix of the iptables chains.
+    type: str
+    default: NVPC
+  unit_prefix:
+    description: Prefix of the systemd units.
+    type: str
+    default: netns-vpc
+  subnet_interface:
+    description: Name of the veth end inside each subnet's namespace.
+    type: str
+    default: eth0
+"""
+
+EXAMPLES = r"""
+- name: Plan the VPCs of this host
+  ansible.builtin.set_fact:
+    netns_vpc__plan: >-
+      {{ netns_vpc_vpcs | fakevpc.vpc.netns_vpc_plan(previous=netns_vpc__registry, uplink='eth0') }}
+
+# With [{name: demo, cidr: 10.0.0.0/16, subnets: [{name: web, cidr: 10.0.1.0/24, type: public}]}]:
+# bridges == [{vpc: demo, name: br-demo, addresses: [10.0.1.1/24]}]
+# subnet_links[0] == {name: eth0, namespace: ns-demo-web, addresses: [10.0.1.2/24],
+#                     routes: [{dst: default, via: 10.0.1.1}], ...}
+"""
+
+RETURN = r"""
+_value:
+  description: The plan.
+  type: dict
+  contains:
+    vpcs:
+      description: The normalised VPCs that are to be present.
+      type: list
+    namespaces:
+      description: The namespaces to be present.
+      type: list
+    bridges:
+      description: Per VPC, C(name) and C(addresses) of its bridge.
+      type: list
+    veths:
+      description: Host ends of the veth pairs, with C(master) and C(peer) (C(name), C(namespace)).
+      type: list
+    subnet_links:
+      description: The namespace end of each subnet, with C(addresses) and C(routes).
+      type: list
+    host_chains:
+      description: The host's chains (C(table), C(chain), C(jump_from), C(rules), C(state)).
+      type: list
+    namespace_chains:
+      description: The policy chains inside the namespaces (as C(host_chains), plus C(namespace)).
+      type: list
+    apps:
+      description: Apps with their C(unit) and C(namespace).
+      type: list
+    remove:
+      description: C(namespaces), C(links) (on the host) and C(units) to remove.
+      type: dict
+    resources:
+      description: What exists once the plan is applied, for the registry.
+      type: dict
+    resources_during_change:
+      description: What may exist while the plan is applied (registry written before any change).
+      type: dict
+    boot_script:
+      description: The shell script that rebuilds the VPCs at boot; empty when none is present.
+      type: str
+    expectations:
+      description: The connectivity matrix to check (C(pings), C(tcp), C(internet), C(port_forwards)).
+      type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_boot import render_boot_script, TOOLS
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_plan import VpcPlanError, build_vpc_plan
+
+
+def netns_vpc_plan(vpcs, previous=None, state="present", uplink="", backend="auto", **settings):
+    if backend not in TOOLS:
+        raise AnsibleFilterError("netns_vpc_plan: backend %r is not auto, nft or legacy" % (backend,))
+    try:
+        plan = build_vpc_plan(vpcs, previous=previous or {}, state=state, uplink=uplink or "", **settings)
+    except VpcPlanError as error:
+        raise AnsibleFilterError("netns_vpc: invalid VPCs, nothing was changed:\n%s" % error)
+    plan["boot_script"] = render_boot_script(plan, backend)
+    return plan
+
+
+class FilterModule:
+    def filters(self):
+        return {"netns_vpc_plan": netns_vpc_plan}

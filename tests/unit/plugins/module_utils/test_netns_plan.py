@@ -1,0 +1,323 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The VPC plan: the seeds' scenarios written out, isolation and peering rules, removal, every bad input."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.fakevpc.vpc.plugins.filter.netns_vpc_plan import FilterModule, netns_vpc_plan
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_boot import render_boot_script
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_plan import (
+    VpcPlanError,
+    build_vpc_plan,
+    policy_allows,
+)
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_rules import rule_tag, split_rule
+
+# Seed 000: my-vpc with a public and a private subnet, dev-vpc, a JSON policy on the public subnet by CIDR.
+SEED_000 = [
+    {"name": "my-vpc", "cidr": "10.0.0.0/16",
+     "subnets": [{"name": "public", "cidr": "10.0.1.0/24", "type": "public"},
+                 {"name": "private", "cidr": "10.0.2.0/24", "type": "private"}],
+     "policies": [{"subnet": "10.0.1.0/24", "ingress": [{"port": 80, "protocol": "tcp", "action": "allow"},
+                                                        {"port": 22, "protocol": "tcp", "action": "deny"}]}],
+     "apps": [{"name": "web", "subnet": "public", "command": "/usr/bin/python3 -m http.server 8080", "port": 8080}]},
+    {"name": "dev-vpc", "cidr": "10.1.0.0/16", "subnets": [{"name": "public", "cidr": "10.1.1.0/24", "type": "public"}]},
+]
+
+
+def plan_of(vpcs, **kwargs):
+    kwargs.setdefault("uplink", "eth0")
+    return build_vpc_plan(copy.deepcopy(vpcs), **kwargs)
+
+
+def chain(plan, name, namespace=None):
+    for item in plan["host_chains"] + plan["namespace_chains"]:
+        if item["chain"] == name and item.get("namespace") == namespace:
+            return item
+    raise KeyError(name)
+
+
+def test_seed_000_names_addresses_and_routes():
+    plan = plan_of(SEED_000)
+    assert plan["namespaces"] == ["ns-my-vpc-public", "ns-my-vpc-private", "ns-dev-vpc-public"]
+    assert [(b["name"], b["addresses"]) for b in plan["bridges"]] == [
+        ("br-my-vpc", ["10.0.1.1/24", "10.0.2.1/24"]), ("br-dev-vpc", ["10.1.1.1/24"])]
+    assert [(v["name"], v["master"], v["peer"]) for v in plan["veths"]] == [
+        ("v-my-vpc-public", "br-my-vpc", {"name": "eth0", "namespace": "ns-my-vpc-public"}),
+        ("v-my-vpc-85c56", "br-my-vpc", {"name": "eth0", "namespace": "ns-my-vpc-private"}),
+        ("v-dev-vpc-afbfd", "br-dev-vpc", {"name": "eth0", "namespace": "ns-dev-vpc-public"})]
+    assert [(link["namespace"], link["addresses"], link["routes"]) for link in plan["subnet_links"]] == [
+        ("ns-my-vpc-public", ["10.0.1.2/24"], [{"dst": "default", "via": "10.0.1.1"}]),
+        # a private subnet has no default route: only its VPC (and peers) are reachable
+        ("ns-my-vpc-private", ["10.0.2.2/24"], [{"dst": "10.0.0.0/16", "via": "10.0.2.1"}]),
+        ("ns-dev-vpc-public", ["10.1.1.2/24"], [{"dst": "default", "via": "10.1.1.1"}])]
+    assert all(len(name) <= 15 for name in plan["resources"]["links"])
+    assert plan["apps"] == [{"name": "web", "subnet": "public", "command": "/usr/bin/python3 -m http.server 8080",
+                             "port": 8080, "user": None, "vpc": "my-vpc", "unit": "netns-vpc-app-my-vpc-web.service",
+                             "namespace": "ns-my-vpc-public", "address": "10.0.1.2"}]
+
+
+def test_host_firewall_isolates_vpcs_and_nats_only_public_subnets():
+    forward = chain(plan_of(SEED_000), "NVPC-FORWARD")
+    assert forward["jump_from"] == ["FORWARD"] and forward["state"] == "present"
+    assert forward["rules"] == [
+        "-i br-my-vpc ! -s 10.0.0.0/16 -j DROP",
+        "-i br-dev-vpc ! -s 10.1.0.0/16 -j DROP",
+        "-i br-my-vpc -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        "-o br-my-vpc -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        "-i br-my-vpc -o br-my-vpc -j ACCEPT",
+        "-s 10.0.1.0/24 -i br-my-vpc -o eth0 -j ACCEPT",
+        "-i br-my-vpc -j REJECT --reject-with icmp-admin-prohibited",
+        "-o br-my-vpc -j REJECT --reject-with icmp-admin-prohibited",
+        "-i br-dev-vpc -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        "-o br-dev-vpc -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        "-i br-dev-vpc -o br-dev-vpc -j ACCEPT",
+        "-s 10.1.1.0/24 -i br-dev-vpc -o eth0 -j ACCEPT",
+        "-i br-dev-vpc -j REJECT --reject-with icmp-admin-prohibited",
+        "-o br-dev-vpc -j REJECT --reject-with icmp-admin-prohibited",
+    ]
+    assert chain(plan_of(SEED_000), "NVPC-POSTROUTING")["rules"] == [
+        "-s 10.0.1.0/24 -o eth0 -j MASQUERADE", "-s 10.1.1.0/24 -o eth0 -j MASQUERADE"]
+    # no port forward: no DNAT chains (and no nat rules that are not needed)
+    assert chain(plan_of(SEED_000), "NVPC-PREROUTING")["state"] == "absent"
+
+
+def test_a_peering_written_on_one_side_opens_exactly_the_two_cidrs_both_ways_and_adds_routes():
+    vpcs = copy.deepcopy(SEED_000)
+    vpcs[1]["peerings"] = ["my-vpc"]
+    plan = plan_of(vpcs)
+    rules = chain(plan, "NVPC-FORWARD")["rules"]
+    assert "-s 10.0.0.0/16 -d 10.1.0.0/16 -i br-my-vpc -o br-dev-vpc -j ACCEPT" in rules
+    assert "-s 10.1.0.0/16 -d 10.0.0.0/16 -i br-dev-vpc -o br-my-vpc -j ACCEPT" in rules
+    private = next(link for link in plan["subnet_links"] if link["namespace"] == "ns-my-vpc-private")
+    assert private["routes"] == [{"dst": "10.0.0.0/16", "via": "10.0.2.1"}, {"dst": "10.1.0.0/16", "via": "10.0.2.1"}]
+
+
+def test_seed_json_policy_becomes_a_first_match_chain_in_the_namespace():
+    plan = plan_of(SEED_000)
+    ingress = chain(plan, "NVPC-INPUT", "ns-my-vpc-public")
+    assert ingress["jump_from"] == ["INPUT"] and ingress["state"] == "present"
+    assert ingress["rules"] == ["-i lo -j ACCEPT", "-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+                                "-p tcp -m tcp --dport 80 -j ACCEPT",
+                                "-p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset"]
+    assert chain(plan, "NVPC-INPUT", "ns-my-vpc-private")["state"] == "absent"
+
+
+def test_policy_rules_with_sources_ranges_udp_drop_and_default_deny():
+    vpcs = copy.deepcopy(SEED_000)
+    vpcs[0]["policies"] = [{"subnet": "private", "ingress_default": "deny", "egress_default": "deny", "ingress": [
+        {"port": 5432, "source": "10.0.1.0/24", "action": "allow"},
+        {"port": "6000-6010", "protocol": "udp", "action": "deny"},
+        {"protocol": "icmp", "action": "drop"}], "egress": [{"destination": "10.0.0.0/16", "action": "allow"}]}]
+    plan = plan_of(vpcs)
+    assert chain(plan, "NVPC-INPUT", "ns-my-vpc-private")["rules"][2:] == [
+        "-s 10.0.1.0/24 -p tcp -m tcp --dport 5432 -j ACCEPT",
+        "-p udp -m udp --dport 6000:6010 -j REJECT",
+        "-p icmp -j DROP",
+        "-j REJECT"]
+    assert chain(plan, "NVPC-OUTPUT", "ns-my-vpc-private")["rules"] == [
+        "-o lo -j ACCEPT", "-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", "-d 10.0.0.0/16 -j ACCEPT", "-j REJECT"]
+    for rule in chain(plan, "NVPC-INPUT", "ns-my-vpc-private")["rules"]:
+        split_rule(rule)
+
+
+def test_port_forward_dnat_to_public_keeps_the_client_and_to_private_masquerades():
+    vpcs = copy.deepcopy(SEED_000)
+    vpcs[0]["port_forwards"] = [{"host_port": 8080, "subnet": "public", "port": 80},
+                                {"host_port": 5433, "subnet": "private", "port": 5432, "host_ip": "203.0.113.1"}]
+    plan = plan_of(vpcs)
+    assert chain(plan, "NVPC-PREROUTING")["rules"] == [
+        "-m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.1.2:80",
+        "-d 203.0.113.1/32 -p tcp -m tcp --dport 5433 -j DNAT --to-destination 10.0.2.2:5432"]
+    assert chain(plan, "NVPC-OUTPUT")["rules"] == [
+        "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.1.2:80",
+        "-d 203.0.113.1/32 -p tcp -m tcp --dport 5433 -j DNAT --to-destination 10.0.2.2:5432"]
+    assert chain(plan, "NVPC-POSTROUTING")["rules"][0] == \
+        "-d 10.0.2.2/32 -o br-my-vpc -p tcp -m tcp --dport 5432 -m conntrack --ctstate DNAT -j MASQUERADE"
+    forward = chain(plan, "NVPC-FORWARD")["rules"]
+    assert forward.index("-d 10.0.1.2/32 -o br-my-vpc -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -j ACCEPT") < \
+        forward.index("-o br-my-vpc -j REJECT --reject-with icmp-admin-prohibited")
+
+
+def test_long_names_are_hashed_and_colliding_names_are_an_error():
+    plan = plan_of([{"name": "production-east", "cidr": "10.0.0.0/16",
+                     "subnets": [{"name": "frontend-web", "cidr": "10.0.1.0/24"}]}])
+    assert [len(name) for name in plan["resources"]["links"]] == [15, 15]
+    with pytest.raises(VpcPlanError, match="namespace name ns-a-b-c is also VPC 'a-b'"):
+        plan_of([{"name": "a-b", "cidr": "10.0.0.0/16", "subnets": [{"name": "c", "cidr": "10.0.1.0/24"}]},
+                 {"name": "a", "cidr": "10.1.0.0/16", "subnets": [{"name": "b-c", "cidr": "10.1.1.0/24"}]}])
+
+
+def test_custom_gateway_and_address():
+    plan = plan_of([{"name": "app", "cidr": "10.0.0.0/16",
+                     "subnets": [{"name": "svc", "cidr": "10.0.0.0/16", "gateway": "10.0.0.1", "address": "10.0.0.10"}]}])
+    assert plan["bridges"][0]["addresses"] == ["10.0.0.1/16"]
+    # the subnet is the whole VPC: no route to the VPC besides the connected one
+    assert plan["subnet_links"][0]["addresses"] == ["10.0.0.10/16"] and plan["subnet_links"][0]["routes"] == []
+
+
+BAD = [
+    ("overlapping VPC CIDRs",
+     [{"name": "a", "cidr": "10.0.0.0/16"}, {"name": "b", "cidr": "10.0.128.0/17"}],
+     "VPC 'b': cidr 10.0.128.0/17 overlaps VPC 'a' (10.0.0.0/16)"),
+    ("subnet outside its VPC",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.1.1.0/24"}]}],
+     "VPC 'a' subnet 's': cidr 10.1.1.0/24 is outside the VPC's 10.0.0.0/16"),
+    ("overlapping subnets",
+     [{"name": "a", "cidr": "10.0.0.0/16",
+       "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}, {"name": "t", "cidr": "10.0.1.128/25"}]}],
+     "VPC 'a': subnets 's' (10.0.1.0/24) and 't' (10.0.1.128/25) overlap"),
+    ("unknown peering target",
+     [{"name": "a", "cidr": "10.0.0.0/16", "peerings": ["nope"]}],
+     "VPC 'a': peering with 'nope', which is not a VPC in the list"),
+    ("peering with an absent VPC",
+     [{"name": "a", "cidr": "10.0.0.0/16", "peerings": ["b"]}, {"name": "b", "state": "absent"}],
+     "VPC 'a': peering with 'b', which has state absent"),
+    ("malformed policy: bad action",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}],
+       "policies": [{"subnet": "s", "ingress": [{"port": 80, "action": "accept"}]}]}],
+     "VPC 'a' policies[0] ingress[0]: action 'accept' is not one of allow, deny, drop"),
+    ("malformed policy: port with icmp",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}],
+       "policies": [{"subnet": "s", "ingress": [{"port": 80, "protocol": "icmp", "action": "allow"}]}]}],
+     "VPC 'a' policies[0] ingress[0]: a port needs protocol tcp or udp, not icmp"),
+    ("malformed policy: port out of range",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}],
+       "policies": [{"subnet": "s", "egress": [{"port": 70000, "action": "allow"}]}]}],
+     "VPC 'a' policies[0] egress[0]: port 70000 is outside 1..65535"),
+    ("malformed policy: unknown key",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}],
+       "policies": [{"subnet": "s", "ingress": [{"prot": 80, "action": "allow"}]}]}],
+     "VPC 'a' policies[0] ingress[0]: unknown key prot"),
+    ("malformed policy: source on egress",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}],
+       "policies": [{"subnet": "s", "egress": [{"source": "10.0.0.0/8", "action": "allow"}]}]}],
+     "egress rules match on destination, not source"),
+    ("policy for a missing subnet",
+     [{"name": "a", "cidr": "10.0.0.0/16", "policies": [{"subnet": "10.0.9.0/24", "ingress": []}]}],
+     "VPC 'a' policies[0]: subnet '10.0.9.0/24' is not a subnet of this VPC"),
+    ("port forward to a missing subnet",
+     [{"name": "a", "cidr": "10.0.0.0/16", "port_forwards": [{"host_port": 8080, "subnet": "web"}]}],
+     "VPC 'a' port_forwards[0]: subnet 'web' is not a subnet of this VPC"),
+    ("host port forwarded twice",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}],
+       "port_forwards": [{"host_port": 8080, "subnet": "s"}]},
+      {"name": "b", "cidr": "10.1.0.0/16", "subnets": [{"name": "s", "cidr": "10.1.1.0/24"}],
+       "port_forwards": [{"host_port": 8080, "subnet": "s"}]}],
+     "VPC 'b': host port tcp/8080 is already forwarded by VPC 'a'"),
+    ("app in a missing subnet",
+     [{"name": "a", "cidr": "10.0.0.0/16", "apps": [{"name": "x", "subnet": "s", "command": "true"}]}],
+     "VPC 'a' apps[0]: subnet 's' is not a subnet of this VPC"),
+    ("CIDR with host bits",
+     [{"name": "a", "cidr": "10.0.0.1/16"}], "VPC 'a' cidr: '10.0.0.1/16' is not an IPv4 network"),
+    ("unknown VPC key",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnet": []}], "VPC 'a': unknown key subnet"),
+    ("bad subnet type",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24", "type": "dmz"}]}],
+     "VPC 'a' subnet 's': type 'dmz' is not public or private"),
+    ("VPC listed twice",
+     [{"name": "a", "cidr": "10.0.0.0/16"}, {"name": "a", "cidr": "10.1.0.0/16"}], "VPC 'a': listed twice"),
+    ("bad VPC name", [{"name": "a b", "cidr": "10.0.0.0/16"}], "VPC 'a b': name 'a b' is not a name"),
+    ("no name", [{"cidr": "10.0.0.0/16"}], "VPC #1: name None is not a name"),
+    ("too small subnet",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/31"}]}], "is too small"),
+    ("public subnet without uplink",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24", "type": "public"}]}],
+     "VPC 'a': public subnets need the host's uplink interface"),
+]
+
+
+@pytest.mark.parametrize("vpcs, message", [(vpcs, message) for _label, vpcs, message in BAD],
+                         ids=[label for label, _vpcs, _message in BAD])
+def test_bad_input_fails_naming_the_vpc(vpcs, message):
+    with pytest.raises(VpcPlanError) as caught:
+        plan_of(vpcs, uplink="" if "uplink" in message else "eth0")
+    assert message in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(VpcPlanError) as caught:
+        plan_of([{"name": "a", "cidr": "10.0.0.0/16", "peerings": ["x"]}, {"name": "b", "cidr": "10.0.0.0/24"}])
+    assert len(caught.value.problems) == 2
+
+
+def test_removed_vpcs_and_subnets_come_from_the_registry_and_from_state_absent():
+    previous = {"resources": plan_of(SEED_000)["resources"]}
+    smaller = copy.deepcopy(SEED_000[:1])
+    smaller[0]["subnets"] = smaller[0]["subnets"][:1]
+    smaller[0]["apps"] = []
+    plan = plan_of(smaller, previous=previous)
+    assert plan["remove"] == {"namespaces": ["ns-my-vpc-private", "ns-dev-vpc-public"],
+                              "links": ["v-my-vpc-85c56", "br-dev-vpc", "v-dev-vpc-afbfd"],
+                              "units": ["netns-vpc-app-my-vpc-web.service"]}
+    assert plan["resources_during_change"]["namespaces"] == previous["resources"]["namespaces"]
+    # the same removal without a registry: a VPC given with state absent
+    plan = plan_of([SEED_000[0], {"name": "dev-vpc", "state": "absent", "subnets": [{"name": "public"}]}])
+    assert plan["remove"] == {"namespaces": ["ns-dev-vpc-public"], "links": ["br-dev-vpc", "v-dev-vpc-afbfd"],
+                              "units": []}
+
+
+def test_state_absent_removes_everything_and_every_chain():
+    previous = {"resources": plan_of(SEED_000)["resources"]}
+    plan = plan_of(SEED_000, previous=previous, state="absent")
+    assert plan["empty"] and not plan["forwarding"]
+    assert plan["remove"]["namespaces"] == ["ns-my-vpc-public", "ns-my-vpc-private", "ns-dev-vpc-public"]
+    assert all(c["state"] == "absent" for c in plan["host_chains"])
+    assert plan["resources"] == {"namespaces": [], "links": [], "units": []}
+    assert render_boot_script(plan) == ""
+
+
+def test_expectations_follow_vpcs_peerings_and_policies():
+    vpcs = copy.deepcopy(SEED_000)
+    vpcs[0]["policies"][0]["ingress"].append({"protocol": "icmp", "source": "10.1.0.0/16", "action": "deny"})
+    vpcs[1]["peerings"] = ["my-vpc"]
+    expect = dict(((p["from"], p["to"]), p["expect"]) for p in plan_of(vpcs)["expectations"]["pings"])
+    assert expect[("my-vpc/public", "my-vpc/private")] and expect[("my-vpc/private", "dev-vpc/public")]
+    assert not expect[("dev-vpc/public", "my-vpc/public")]  # the policy refuses ICMP from dev-vpc
+    assert expect[("dev-vpc/public", "my-vpc/private")]
+    isolated = dict(((p["from"], p["to"]), p["why"]) for p in plan_of(SEED_000)["expectations"]["pings"])
+    assert isolated[("dev-vpc/public", "my-vpc/public")] == "not peered"
+    internet = dict((i["from"], i["expect"]) for i in plan_of(SEED_000)["expectations"]["internet"])
+    assert internet == {"my-vpc/public": True, "my-vpc/private": False, "dev-vpc/public": True}
+
+
+@pytest.mark.parametrize("protocol, port, peer, allowed", [
+    ("tcp", 80, "10.0.2.2", True), ("tcp", 22, "10.0.2.2", False), ("tcp", 443, None, True), ("icmp", None, None, True)])
+def test_policy_allows_first_match(protocol, port, peer, allowed):
+    policy = plan_of(SEED_000)["vpcs"][0]["policies"]["public"]
+    assert policy_allows(policy, "ingress", protocol, port, peer) is allowed
+
+
+def test_boot_script_restores_the_same_tagged_rules_and_links():
+    script = render_boot_script(plan_of(SEED_000))
+    assert script.startswith("#!/bin/sh\n") and "set -eu" in script
+    tag = rule_tag(split_rule("-i br-my-vpc -o br-my-vpc -j ACCEPT"))
+    assert "-A NVPC-FORWARD -i br-my-vpc -o br-my-vpc -j ACCEPT -m comment --comment %s\n" % tag in script
+    assert "iptables -w -t filter -C FORWARD -j NVPC-FORWARD >/dev/null 2>&1 || iptables -w -t filter -I FORWARD 1 -j NVPC-FORWARD" in script
+    assert "has_link v-my-vpc-85c56 || ip link add v-my-vpc-85c56 type veth peer name eth0 netns ns-my-vpc-private" in script
+    assert "ip -n ns-my-vpc-private route replace 10.0.0.0/16 via 10.0.2.1 dev eth0" in script
+    assert "ip netns exec ns-my-vpc-public iptables-restore -w --noflush <<'EOF'" in script
+    assert script.index("NVPC-FORWARD") < script.index("ip netns add")  # firewall before wiring
+    assert "iptables-legacy-restore -w --noflush" in render_boot_script(plan_of(SEED_000), "legacy")
+
+
+def test_the_filter_adds_the_boot_script_and_reports_bad_input_as_a_filter_error():
+    assert FilterModule().filters()["netns_vpc_plan"] is netns_vpc_plan
+    plan = netns_vpc_plan(copy.deepcopy(SEED_000), uplink="eth0", previous=None)
+    assert plan["boot_script"].startswith("#!/bin/sh")
+    with pytest.raises(AnsibleFilterError, match="nothing was changed:\nVPC 'a': cidr 10.0.0.0/8 overlaps VPC 'b'"):
+        netns_vpc_plan([{"name": "b", "cidr": "10.1.0.0/16"}, {"name": "a", "cidr": "10.0.0.0/8"}])
+    with pytest.raises(AnsibleFilterError, match="backend"):
+        netns_vpc_plan([], backend="iptables")
+
+
+def test_settings_are_checked():
+    with pytest.raises(VpcPlanError, match="unknown setting"):
+        build_vpc_plan([], colour="red")
+    with pytest.raises(VpcPlanError, match="chain_prefix"):
+        build_vpc_plan([], chain_prefix="lower")
