@@ -16,7 +16,7 @@ description:
   - Then returns everything the C(fakevpc.vpc.netns_vpc) role applies - namespaces, bridges with gateway
     addresses, veth pairs, addresses and routes of each subnet, the host's chains and each subnet's policy
     chain, app units - the resources to remove (listed as absent or only in O(previous)), the boot script
-    and the expected connectivity matrix.
+    and the expected connectivity matrix (the probes of the check playbook).
   - Interface names longer than 15 characters are shortened with a hash of the full name.
 options:
   _input:
@@ -125,9 +125,12 @@ _value:
     boot_script:
       description: The shell script that rebuilds the VPCs at boot; empty when none is present.
       type: str
-    expectations:
-      description: The connectivity matrix to check (C(pings), C(tcp), C(internet), C(port_forwards)).
-      type: dict
+    checks:
+      description:
+        - The connectivity matrix, as probes C(id), C(kind) (C(ping), C(internet), C(tcp), C(forward)), C(from),
+          C(namespace) (null for the host), C(to), C(address) (null for the internet, or for a forward to the
+          uplink's address), C(port), C(expect), C(why) and C(line), what the probe prints when as expected.
+      type: list
 """
 
 from ansible.errors import AnsibleFilterError

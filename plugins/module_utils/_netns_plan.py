@@ -506,8 +506,11 @@ def _host_rules(present, bridges, settings):
             if subnet["public"] and uplink:
                 forward.append("-s %s -i %s -o %s -j ACCEPT" % (subnet["cidr"], bridge, uplink))
                 postrouting.append("-s %s -o %s -j MASQUERADE" % (subnet["cidr"], uplink))
-        forward.append("-i %s %s" % (bridge, REJECT))
-        forward.append("-o %s %s" % (bridge, REJECT))
+    # Last, once every VPC's accepts are in (a peer's accept into a VPC comes in the peer's section):
+    # whatever else comes from or goes to a bridge is refused.
+    for vpc in present:
+        forward.append("-i %s %s" % (bridges[vpc["name"]], REJECT))
+        forward.append("-o %s %s" % (bridges[vpc["name"]], REJECT))
     prefix = settings["chain_prefix"]
     return [
         {"table": "filter", "chain": prefix + "-FORWARD", "jump_from": ["FORWARD"], "rules": forward},
@@ -541,9 +544,22 @@ def policy_allows(policy, direction, protocol, port, peer):
     return policy[direction + "_default"] == "allow"
 
 
-def _expectations(present):
+def _checks(present, namespaces):
+    """The connectivity matrix as a flat list of probes, each with the line a probe prints when as expected.
+
+    kind ping (subnet to subnet), internet (subnet to the address given at check time), tcp (subnet to an
+    app's port), forward (the host to a port forward whose subnet runs an app on the forwarded port).
+    address None: the internet address, or for a forward the host's uplink address, known at check time.
+    """
     subnets = [(vpc, subnet) for vpc in present for subnet in vpc["subnets"]]
-    pings, tcp, internet = [], [], []
+    checks = []
+
+    def add(kind, source, target, address, port, expect, why):
+        check_id = "%s%d" % (kind, sum(1 for c in checks if c["kind"] == kind))
+        checks.append({"id": check_id, "kind": kind, "from": source, "namespace": namespaces.get(source),
+                       "to": target, "address": address, "port": port, "expect": expect, "why": why,
+                       "line": "%s %s" % (check_id, "ok" if expect else "no")})
+
     for vpc, subnet in subnets:
         source_policy = vpc["policies"].get(subnet["name"])
         label = "%s/%s" % (vpc["name"], subnet["name"])
@@ -559,24 +575,32 @@ def _expectations(present):
                 reachable, why = False, "not peered"
             expect = reachable and policy_allows(source_policy, "egress", "icmp", None, other["address"]) \
                 and policy_allows(target_policy, "ingress", "icmp", None, subnet["address"])
-            if reachable and not expect:
-                why = "blocked by a policy"
-            pings.append({"from": label, "to": "%s/%s" % (other_vpc["name"], other["name"]),
-                          "address": other["address"], "expect": expect, "why": why})
+            add("ping", label, "%s/%s" % (other_vpc["name"], other["name"]), other["address"], None, expect,
+                why if expect or not reachable else "refused by a policy")
+        add("internet", label, "the internet", None, None,
+            subnet["public"] and policy_allows(source_policy, "egress", "icmp", None, None),
+            "public subnet" if subnet["public"] else "private subnet")
+    for vpc, subnet in subnets:
+        source_policy = vpc["policies"].get(subnet["name"])
+        for other_vpc, other in subnets:
+            target_policy = other_vpc["policies"].get(other["name"])
+            reachable = other_vpc is vpc or other_vpc["name"] in _peers_of(vpc, present)
             for app in other_vpc["apps"]:
-                if app["subnet"] != other["name"] or not app["port"]:
+                if other is subnet or app["subnet"] != other["name"] or not app["port"]:
                     continue
-                allowed = reachable and policy_allows(source_policy, "egress", "tcp", app["port"], other["address"]) \
+                expect = reachable and policy_allows(source_policy, "egress", "tcp", app["port"], other["address"]) \
                     and policy_allows(target_policy, "ingress", "tcp", app["port"], subnet["address"])
-                tcp.append({"from": label, "to": "%s/%s" % (other_vpc["name"], other["name"]), "app": app["name"],
-                            "address": other["address"], "port": app["port"], "expect": allowed})
-        internet.append({"from": label, "public": subnet["public"],
-                         "expect": subnet["public"] and policy_allows(source_policy, "egress", "icmp", None, None)})
-    forwards = [{"vpc": vpc["name"], "subnet": item["subnet"], "host_port": item["host_port"],
-                 "protocol": item["protocol"], "host_ip": item["host_ip"], "port": item["port"],
-                 "expect": policy_allows(vpc["policies"].get(item["subnet"]), "ingress", item["protocol"], item["port"], None)}
-                for vpc in present for item in vpc["port_forwards"]]
-    return {"pings": pings, "tcp": tcp, "internet": internet, "port_forwards": forwards}
+                add("tcp", "%s/%s" % (vpc["name"], subnet["name"]), "%s/%s app %s" % (other_vpc["name"], other["name"], app["name"]),
+                    other["address"], app["port"], expect, "reachable, policies allow" if expect else "isolated or refused")
+    for vpc in present:
+        for item in vpc["port_forwards"]:
+            if item["protocol"] != "tcp" or \
+                    not any(app["subnet"] == item["subnet"] and app["port"] == item["port"] for app in vpc["apps"]):
+                continue  # nothing is known to listen there
+            add("forward", "host", "%s/%s app port %d" % (vpc["name"], item["subnet"], item["port"]), item["host_ip"],
+                item["host_port"], policy_allows(vpc["policies"].get(item["subnet"]), "ingress", item["protocol"],
+                                                 item["port"], None), "port forward")
+    return checks
 
 
 # -- the plan ------------------------------------------------------------------------------------
@@ -593,10 +617,17 @@ def _resources(vpcs, settings):
     return {"namespaces": namespaces, "links": links, "units": units}
 
 
+RESOURCE_KINDS = ("namespaces", "links", "units", "chains")
+
+
+def chain_key(chain):
+    """How the registry names a policy chain inside a namespace."""
+    return "%s:%s:%s" % (chain["namespace"], chain["table"], chain["chain"])
+
+
 def _previous_resources(previous):
     resources = (previous or {}).get("resources") or {}
-    return dict((key, [item for item in resources.get(key) or [] if isinstance(item, str)])
-                for key in ("namespaces", "links", "units"))
+    return dict((key, [item for item in resources.get(key) or [] if isinstance(item, str)]) for key in RESOURCE_KINDS)
 
 
 def build_vpc_plan(vpcs, previous=None, state="present", **overrides):
@@ -651,12 +682,15 @@ def build_vpc_plan(vpcs, previous=None, state="present", **overrides):
                                  "addresses": ["%s/%d" % (subnet["address"], subnet["prefixlen"])], "routes": routes})
             policy = vpc["policies"].get(subnet["name"])
             for direction, chain, hook, match in (("ingress", "INPUT", "INPUT", "-i"), ("egress", "OUTPUT", "OUTPUT", "-o")):
-                namespace_chains.append({
+                item = {
                     "vpc": vpc["name"], "subnet": subnet["name"], "namespace": where["namespace"], "table": "filter",
                     "chain": "%s-%s" % (settings["chain_prefix"], chain), "jump_from": [hook],
                     "state": "present" if policy else "absent",
                     "rules": _policy_rules(policy, direction, match) if policy else [],
-                })
+                }
+                # A subnet without a policy has no chain: only one the registry knows of is removed.
+                if policy or chain_key(item) in before["chains"]:
+                    namespace_chains.append(item)
         for app, unit in zip(vpc["apps"], units):
             apps.append(dict(app, vpc=vpc["name"], unit=unit, namespace=subnet_names[app["subnet"]]["namespace"],
                              address=next(s["address"] for s in vpc["subnets"] if s["name"] == app["subnet"])))
@@ -665,8 +699,9 @@ def build_vpc_plan(vpcs, previous=None, state="present", **overrides):
     for chain in host_chains:
         chain["state"] = "present" if chain["rules"] else "absent"
 
+    wanted["chains"] = [chain_key(chain) for chain in namespace_chains if chain["state"] == "present"]
     registry_union = dict((key, before[key] + [item for item in wanted[key] if item not in before[key]])
-                          for key in ("namespaces", "links", "units"))
+                          for key in RESOURCE_KINDS)
     return {
         "settings": settings,
         "vpcs": present,
@@ -683,5 +718,6 @@ def build_vpc_plan(vpcs, previous=None, state="present", **overrides):
         "resources_during_change": registry_union,
         "forwarding": bool(present),
         "empty": not present,
-        "expectations": _expectations(present),
+        "checks": _checks(present, dict(("%s/%s" % (link["vpc"], link["subnet"]), link["namespace"])
+                                        for link in subnet_links)),
     }

@@ -72,12 +72,13 @@ def test_host_firewall_isolates_vpcs_and_nats_only_public_subnets():
         "-o br-my-vpc -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
         "-i br-my-vpc -o br-my-vpc -j ACCEPT",
         "-s 10.0.1.0/24 -i br-my-vpc -o eth0 -j ACCEPT",
-        "-i br-my-vpc -j REJECT --reject-with icmp-admin-prohibited",
-        "-o br-my-vpc -j REJECT --reject-with icmp-admin-prohibited",
         "-i br-dev-vpc -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
         "-o br-dev-vpc -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
         "-i br-dev-vpc -o br-dev-vpc -j ACCEPT",
         "-s 10.1.1.0/24 -i br-dev-vpc -o eth0 -j ACCEPT",
+        # the rejections come after every VPC's accepts, or a peer's accept into a VPC would come too late
+        "-i br-my-vpc -j REJECT --reject-with icmp-admin-prohibited",
+        "-o br-my-vpc -j REJECT --reject-with icmp-admin-prohibited",
         "-i br-dev-vpc -j REJECT --reject-with icmp-admin-prohibited",
         "-o br-dev-vpc -j REJECT --reject-with icmp-admin-prohibited",
     ]
@@ -94,6 +95,8 @@ def test_a_peering_written_on_one_side_opens_exactly_the_two_cidrs_both_ways_and
     rules = chain(plan, "NVPC-FORWARD")["rules"]
     assert "-s 10.0.0.0/16 -d 10.1.0.0/16 -i br-my-vpc -o br-dev-vpc -j ACCEPT" in rules
     assert "-s 10.1.0.0/16 -d 10.0.0.0/16 -i br-dev-vpc -o br-my-vpc -j ACCEPT" in rules
+    first_reject = min(i for i, rule in enumerate(rules) if "REJECT" in rule)
+    assert all("REJECT" in rule for rule in rules[first_reject:])
     private = next(link for link in plan["subnet_links"] if link["namespace"] == "ns-my-vpc-private")
     assert private["routes"] == [{"dst": "10.0.0.0/16", "via": "10.0.2.1"}, {"dst": "10.1.0.0/16", "via": "10.0.2.1"}]
 
@@ -105,7 +108,20 @@ def test_seed_json_policy_becomes_a_first_match_chain_in_the_namespace():
     assert ingress["rules"] == ["-i lo -j ACCEPT", "-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
                                 "-p tcp -m tcp --dport 80 -j ACCEPT",
                                 "-p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset"]
-    assert chain(plan, "NVPC-INPUT", "ns-my-vpc-private")["state"] == "absent"
+    # a subnet without a policy has no chain, and nothing to remove unless the registry knows of one
+    with pytest.raises(KeyError):
+        chain(plan, "NVPC-INPUT", "ns-my-vpc-private")
+    assert plan["resources"]["chains"] == ["ns-my-vpc-public:filter:NVPC-INPUT", "ns-my-vpc-public:filter:NVPC-OUTPUT"]
+
+
+def test_a_policy_taken_away_is_removed_from_its_namespace():
+    previous = {"resources": plan_of(SEED_000)["resources"]}
+    without = copy.deepcopy(SEED_000)
+    without[0]["policies"] = []
+    plan = plan_of(without, previous=previous)
+    assert [(c["namespace"], c["chain"], c["state"]) for c in plan["namespace_chains"]] == [
+        ("ns-my-vpc-public", "NVPC-INPUT", "absent"), ("ns-my-vpc-public", "NVPC-OUTPUT", "absent")]
+    assert plan["resources"]["chains"] == []
 
 
 def test_policy_rules_with_sources_ranges_udp_drop_and_default_deny():
@@ -268,22 +284,39 @@ def test_state_absent_removes_everything_and_every_chain():
     assert plan["empty"] and not plan["forwarding"]
     assert plan["remove"]["namespaces"] == ["ns-my-vpc-public", "ns-my-vpc-private", "ns-dev-vpc-public"]
     assert all(c["state"] == "absent" for c in plan["host_chains"])
-    assert plan["resources"] == {"namespaces": [], "links": [], "units": []}
+    assert plan["resources"] == {"namespaces": [], "links": [], "units": [], "chains": []}
     assert render_boot_script(plan) == ""
 
 
-def test_expectations_follow_vpcs_peerings_and_policies():
+def test_checks_follow_vpcs_peerings_and_policies():
     vpcs = copy.deepcopy(SEED_000)
     vpcs[0]["policies"][0]["ingress"].append({"protocol": "icmp", "source": "10.1.0.0/16", "action": "deny"})
     vpcs[1]["peerings"] = ["my-vpc"]
-    expect = dict(((p["from"], p["to"]), p["expect"]) for p in plan_of(vpcs)["expectations"]["pings"])
-    assert expect[("my-vpc/public", "my-vpc/private")] and expect[("my-vpc/private", "dev-vpc/public")]
-    assert not expect[("dev-vpc/public", "my-vpc/public")]  # the policy refuses ICMP from dev-vpc
-    assert expect[("dev-vpc/public", "my-vpc/private")]
-    isolated = dict(((p["from"], p["to"]), p["why"]) for p in plan_of(SEED_000)["expectations"]["pings"])
-    assert isolated[("dev-vpc/public", "my-vpc/public")] == "not peered"
-    internet = dict((i["from"], i["expect"]) for i in plan_of(SEED_000)["expectations"]["internet"])
+    checks = plan_of(vpcs)["checks"]
+    pings = dict(((c["from"], c["to"]), c["expect"]) for c in checks if c["kind"] == "ping")
+    assert pings[("my-vpc/public", "my-vpc/private")] and pings[("my-vpc/private", "dev-vpc/public")]
+    assert not pings[("dev-vpc/public", "my-vpc/public")]  # the policy refuses ICMP from dev-vpc
+    assert pings[("dev-vpc/public", "my-vpc/private")]
+    tcp = dict(((c["from"], c["to"]), c["expect"]) for c in checks if c["kind"] == "tcp")
+    assert tcp == {("my-vpc/private", "my-vpc/public app web"): True, ("dev-vpc/public", "my-vpc/public app web"): True}
+    isolated = plan_of(SEED_000)["checks"]
+    why = dict(((c["from"], c["to"]), c["why"]) for c in isolated if c["kind"] == "ping")
+    assert why[("dev-vpc/public", "my-vpc/public")] == "not peered"
+    internet = dict((c["from"], c["expect"]) for c in isolated if c["kind"] == "internet")
     assert internet == {"my-vpc/public": True, "my-vpc/private": False, "dev-vpc/public": True}
+    first = isolated[0]
+    assert first["id"] == "ping0" and first["namespace"] == "ns-my-vpc-public" and first["line"] == "ping0 ok"
+    assert len(set(c["id"] for c in isolated)) == len(isolated)
+
+
+def test_a_port_forward_is_checked_when_an_app_listens_on_its_port():
+    vpcs = copy.deepcopy(SEED_000)
+    vpcs[0]["port_forwards"] = [{"host_port": 18080, "subnet": "public", "port": 8080},
+                                {"host_port": 15432, "subnet": "private", "port": 5432}]
+    forwards = [c for c in plan_of(vpcs)["checks"] if c["kind"] == "forward"]
+    assert forwards == [{"id": "forward0", "kind": "forward", "from": "host", "namespace": None,
+                         "to": "my-vpc/public app port 8080", "address": None, "port": 18080, "expect": True,
+                         "why": "port forward", "line": "forward0 ok"}]
 
 
 @pytest.mark.parametrize("protocol, port, peer, allowed", [

@@ -1,0 +1,190 @@
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The netns_vpc role on a simulated host whose uplink leads to a simulated upstream ("the internet").
+
+One host for the whole module, the tests run in order and build on each other:
+bad input -> check mode on a fresh host -> apply and the traffic matrix -> rerun -> a simulated reboot rebuilt
+by the boot script alone -> peering -> removing one VPC -> removal of everything, compared byte for byte
+with the host before the first run (ip -d link, ip netns, iptables-nft-save, iptables-legacy-save, nft).
+
+No systemd here (PID 1 is not systemd): the apps run as processes the test starts in the subnets'
+namespaces and ends by PID; that the role starts them as units is left to the lab VMs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+
+import pytest
+
+import netns_vpc_sim as sim
+import simservers
+
+pytestmark = pytest.mark.root
+
+PLAYBOOK = simservers.REPO_ROOT / "playbooks" / "netns_vpc.yml"
+CHECK_PLAYBOOK = simservers.REPO_ROOT / "playbooks" / "netns_vpc_check.yml"
+
+ALPHA = {
+    "name": "alpha", "cidr": "10.10.0.0/16",
+    "subnets": [{"name": "web", "cidr": "10.10.1.0/24", "type": "public"},
+                {"name": "db", "cidr": "10.10.2.0/24", "type": "private"}],
+    # the seed's JSON policy, by CIDR: HTTP allowed, "SSH" refused
+    "policies": [{"subnet": "10.10.1.0/24", "ingress": [{"port": 8080, "protocol": "tcp", "action": "allow"},
+                                                        {"port": 2222, "protocol": "tcp", "action": "deny"}]}],
+    "port_forwards": [{"host_port": 18080, "subnet": "web", "port": 8080},
+                      {"host_port": 15432, "subnet": "db", "port": 5432}],
+    "apps": [{"name": "web", "subnet": "web", "command": "/usr/bin/python3 -m http.server 8080", "port": 8080}],
+}
+# A subnet name long enough to need a hashed veth name (v-beta-application is 18 characters).
+BETA = {"name": "beta", "cidr": "10.20.0.0/16", "subnets": [{"name": "application", "cidr": "10.20.1.0/24", "type": "public"}]}
+
+NS_WEB, NS_DB, NS_BETA = "ns-alpha-web", "ns-alpha-db", "ns-beta-application"
+WEB, DB, BETA_ADDRESS = "10.10.1.2", "10.10.2.2", "10.20.1.2"
+
+
+class Lab:
+    def __init__(self, net):
+        self.net = net
+        self.host, self.upstream = sim.prepare(net)
+        self.before = sim.exact_state(self.host)
+        self.apps = sim.Apps(self.host)
+        self.files = sim.files_of(net)
+
+    def play(self, vpcs, playbook=PLAYBOOK, expect_rc=0, **kwargs):
+        inventory = sim.inventory(self.net, self.host, {"netns_vpc_vpcs": vpcs})
+        run = simservers.run_playbook(playbook, inventory, verbose=0, **kwargs)
+        print("%s: rc=%d %.1fs %s" % (playbook.name, run.rc, run.seconds, run.recap))
+        assert run.rc == expect_rc, run.describe()
+        return run
+
+    def start_apps(self):
+        self.apps.start(NS_WEB, 8080, "web")
+        self.apps.start(NS_WEB, 2222, "ssh")  # listening, so a refusal is the policy's
+        self.apps.start(NS_DB, 5432, "db")
+
+
+@pytest.fixture(scope="module")
+def lab(make_simnet_module):
+    net = make_simnet_module(2, prefix="nv", underlay=sim.UNDERLAY)
+    lab = Lab(net)
+    yield lab
+    lab.apps.stop()
+
+
+def test_bad_input_fails_before_any_change_naming_each_vpc(lab):
+    bad = [
+        {"name": "ov1", "cidr": "10.10.0.0/16"},
+        {"name": "ov2", "cidr": "10.10.128.0/17"},
+        {"name": "outside", "cidr": "10.30.0.0/16", "subnets": [{"name": "s", "cidr": "10.99.1.0/24"}]},
+        {"name": "lonely", "cidr": "10.40.0.0/16", "peerings": ["ghost"]},
+        {"name": "strict", "cidr": "10.50.0.0/16", "subnets": [{"name": "s", "cidr": "10.50.1.0/24"}],
+         "policies": [{"subnet": "s", "ingress": [{"port": 22, "action": "accept"}]}]},
+        {"name": "fwd", "cidr": "10.60.0.0/16", "port_forwards": [{"host_port": 8080, "subnet": "web"}]},
+    ]
+    run = lab.play(bad, expect_rc=2)
+    for message in ("VPC 'ov2': cidr 10.10.128.0/17 overlaps VPC 'ov1' (10.10.0.0/16)",
+                    "VPC 'outside' subnet 's': cidr 10.99.1.0/24 is outside the VPC's 10.30.0.0/16",
+                    "VPC 'lonely': peering with 'ghost', which is not a VPC in the list",
+                    "VPC 'strict' policies[0] ingress[0]: action 'accept' is not one of allow, deny, drop",
+                    "VPC 'fwd' port_forwards[0]: subnet 'web' is not a subnet of this VPC"):
+        assert message in run.stdout
+    assert run.recap["nv1"]["changed"] == 0
+    assert sim.exact_state(lab.host) == lab.before
+    assert not (lab.files / "state").exists()
+
+
+def test_check_mode_on_a_fresh_host_changes_nothing(lab):
+    run = lab.play([ALPHA, BETA], check=True, diff=True)
+    assert run.recap["nv1"]["changed"] > 0
+    assert sim.exact_state(lab.host) == lab.before
+    assert not (lab.files / "state").exists() and not (lab.files / "netns-vpc-up").exists()
+
+
+def test_apply_builds_isolated_vpcs_with_nat_policies_and_port_forwards(lab):
+    run = lab.play([ALPHA, BETA])
+    assert run.recap["nv1"]["changed"] > 0
+    lab.start_apps()
+    host, upstream = lab.host, lab.upstream
+    # same VPC: yes; another VPC, not peered: no
+    assert sim.ping(host, DB, NS_WEB) and sim.ping(host, WEB, NS_DB)
+    assert not sim.ping(host, BETA_ADDRESS, NS_WEB, tries=1) and not sim.ping(host, DB, NS_BETA, tries=1)
+    # the upstream has no route to the VPCs: only NATed public subnets get answers; private has no way out
+    assert sim.ping(host, sim.INTERNET_IP, NS_WEB) and sim.ping(host, sim.INTERNET_IP, NS_BETA)
+    assert not sim.ping(host, sim.INTERNET_IP, NS_DB, tries=1)
+    # the policy: the allowed port answers, the denied one is refused although something listens there
+    assert sim.connect(host, WEB, 8080, NS_DB) == "HTTP/1.0 200 web"
+    assert sim.connect(host, WEB, 2222, NS_DB) == "refused"
+    assert sim.connect(host, WEB, 2222, NS_WEB) == "HTTP/1.0 200 ssh"  # inside the subnet itself: no policy
+    # host ports forwarded from the internet to a public and to a private subnet
+    assert sim.connect(upstream, sim.HOST_IP, 18080) == "HTTP/1.0 200 web"
+    assert sim.connect(upstream, sim.HOST_IP, 15432) == "HTTP/1.0 200 db"
+    # names within 15 characters (the long one hashed), strict rp_filter on the bridges, forwarding on
+    links = [link["ifname"] for link in json.loads(host.run(["ip", "-j", "link"]).stdout)]
+    hashed = "v-beta-ap-" + hashlib.sha256(b"v-beta-application").hexdigest()[:5]
+    assert hashed in links and all(len(name) <= 15 for name in links)
+    assert host.run(["cat", "/proc/sys/net/ipv4/conf/br-alpha/rp_filter"]).stdout.strip() == "1"
+    assert host.run(["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.strip() == "1"
+    # the connectivity check playbook agrees, and prints its matrix
+    check = lab.play([ALPHA, BETA], playbook=CHECK_PLAYBOOK,
+                     extra_vars={"netns_vpc_check_internet_address": sim.INTERNET_IP})
+    assert "All 12 checks agree with the plan." in check.stdout
+
+
+def test_a_second_run_reports_no_change(lab):
+    run = lab.play([ALPHA, BETA])
+    assert run.recap["nv1"]["changed"] == 0
+
+
+def test_after_a_reboot_the_boot_script_alone_rebuilds_what_the_role_built(lab):
+    host = lab.host
+    built = sim.converged_state(host)  # what the role built, and found nothing to change in on its second run
+    lab.apps.stop()
+    # a reboot forgets namespaces, links, rules and sysctls
+    for namespace in (NS_WEB, NS_DB, NS_BETA):
+        host.run(["ip", "netns", "delete", namespace])
+    for bridge in ("br-alpha", "br-beta"):
+        host.run(["ip", "link", "delete", bridge])
+    for table in ("filter", "nat"):
+        host.run(["nft", "delete", "table", "ip", table])
+    host.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
+    assert sim.exact_state(host) == lab.before
+
+    host.run([str(lab.files / "netns-vpc-up")])
+    assert sim.converged_state(host) == built
+    lab.start_apps()
+    assert sim.connect(lab.upstream, sim.HOST_IP, 18080) == "HTTP/1.0 200 web"
+    assert sim.connect(host, WEB, 2222, NS_DB) == "refused"
+    assert not sim.ping(host, BETA_ADDRESS, NS_WEB, tries=1)
+
+
+def test_peering_opens_exactly_the_two_cidrs_and_one_vpc_is_removed_alone(lab):
+    peered = copy.deepcopy(BETA)
+    peered["peerings"] = ["alpha"]
+    lab.play([ALPHA, peered])
+    host = lab.host
+    assert sim.ping(host, BETA_ADDRESS, NS_DB) and sim.ping(host, DB, NS_BETA) and sim.ping(host, WEB, NS_BETA)
+    rules = host.run(["iptables", "-S", "NVPC-FORWARD"]).stdout
+    assert rules.count("-s 10.10.0.0/16 -d 10.20.0.0/16 -i br-alpha -o br-beta") == 1
+    assert rules.count("-s 10.20.0.0/16 -d 10.10.0.0/16 -i br-beta -o br-alpha") == 1
+    assert "10.20.0.0/16 via 10.10.2.1" in host.run(["ip", "-n", NS_DB, "route"]).stdout
+
+    lab.play([ALPHA, {"name": "beta", "state": "absent", "subnets": [{"name": "application"}]}])
+    assert NS_BETA not in host.run(["ip", "netns"]).stdout
+    assert "br-beta" not in host.run(["ip", "link"]).stdout and "br-beta" not in host.run(["iptables-save"]).stdout
+    assert "10.20.0.0/16" not in host.run(["ip", "-n", NS_DB, "route"]).stdout
+    assert sim.ping(host, DB, NS_WEB) and sim.connect(lab.upstream, sim.HOST_IP, 18080) == "HTTP/1.0 200 web"
+
+
+def test_removal_leaves_the_host_exactly_as_before(lab):
+    lab.apps.stop()
+    run = lab.play([ALPHA], extra_vars={"netns_vpc_state": "absent"})
+    assert run.recap["nv1"]["changed"] > 0
+    after = sim.exact_state(lab.host)
+    for key, text in lab.before.items():
+        assert after[key] == text, key
+    assert not (lab.files / "state").exists() and not (lab.files / "netns-vpc-up").exists()
+    assert list((lab.files / "units").iterdir()) == []
