@@ -1,0 +1,91 @@
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The iptables fast path of VPC-only services on simulated servers (no systemd here: the role's script and
+rules run directly; the units are proven on the qemu lab).
+
+A service bound to 127.0.0.1 on server 2 answers on every mesh address of server 2 and nowhere else.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mesh_sim import Mesh
+from simservers import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "collections"))
+
+from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import build_mesh_plan  # noqa: E402
+from ansible_collections.fakevpc.vpc.plugins.module_utils._vpc_services import build_service_plan  # noqa: E402
+
+pytestmark = [pytest.mark.root, pytest.mark.wireguard]
+
+SCRIPT = REPO_ROOT / "roles" / "vpc_service" / "files" / "fakevpc-vpc-services"
+PORT = 8888
+
+
+@pytest.fixture(scope="module")
+def mesh(make_simnet_module, tmp_path_factory):
+    mesh = Mesh(make_simnet_module(3), tmp_path_factory.mktemp("svc"))
+    converged = mesh.site(3, verbose=0)
+    assert converged.rc == 0, converged.describe()
+    return mesh
+
+
+def rules_file(server, rules):
+    path = server.root / "vpc-services.rules"
+    path.write_text("*nat\n:FAKEVPC-SVC - [0:0]\n-F FAKEVPC-SVC\n" + "".join("-A FAKEVPC-SVC %s\n" % r for r in rules)
+                    + "COMMIT\n")
+    return str(path)
+
+
+def echo(server, address, tries=5):
+    """What an echo service at address:PORT answers to 'hello', from server ('' when refused or silent)."""
+    for _attempt in range(tries):
+        answer = server.run(["/bin/sh", "-c", "echo hello | nc -N -w 2 %s %d" % (address, PORT)], check=False).stdout
+        if answer:
+            return answer.strip()
+        time.sleep(0.2)
+    return ""
+
+
+def iptables_nat(server):
+    return server.run(["iptables-save", "-t", "nat"]).stdout
+
+
+def test_iptables_mode_reaches_the_service_by_name_from_every_server_and_nowhere_else(mesh):
+    one, two, three = mesh.net.servers
+    plan = build_mesh_plan([{"host": s.name, "index": s.index, "endpoint": s.underlay_ip} for s in mesh.net.servers])
+    service = {"name": "myecho", "port": PORT, "servers": [two.name], "mode": "iptables"}
+    rules = build_service_plan([service], plan)["servers"][two.name]["iptables_rules"]
+    before = iptables_nat(two)
+    backend = two.popen(["socat", "TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork" % PORT, "EXEC:cat"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert echo(one, "server2.vpcdomain") == "", "reachable before the forward exists"
+        two.run([str(SCRIPT), "start", rules_file(two, rules), "wgvpc"])
+        two.run([str(SCRIPT), "start", rules_file(two, rules), "wgvpc"])  # a rerun (reload) is harmless
+        assert iptables_nat(two).count("-j FAKEVPC-SVC") == 2
+        assert echo(one, "server2.vpcdomain") == "hello"
+        assert echo(three, "server2.vpcdomain") == "hello"
+        assert echo(two, "server2.vpcdomain") == "hello"
+        for address in plan["servers"][two.name]["service_addresses"]:
+            assert echo(two, address) == "hello", address
+        assert echo(one, two.underlay_ip, tries=1) == "", "the service answers off the mesh"
+        localnet = {iface: two.run(["cat", "/proc/sys/net/ipv4/conf/%s/route_localnet" % iface]).stdout.strip()
+                    for iface in ("wgvpc0", "wgvpc1", "eth0", "lo")}
+        assert localnet == {"wgvpc0": "1", "wgvpc1": "1", "eth0": "0", "lo": "0"}
+        two.run([str(SCRIPT), "stop", rules_file(two, rules), "wgvpc"])
+        assert "FAKEVPC" not in iptables_nat(two)
+        assert echo(one, "server2.vpcdomain", tries=1) == ""
+        assert [line for line in iptables_nat(two).splitlines() if not line.startswith("#")] == \
+            [line for line in before.splitlines() if not line.startswith("#")]
+    finally:
+        backend.kill()
+        backend.wait(timeout=10)
+
