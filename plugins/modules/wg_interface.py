@@ -94,12 +94,12 @@ options:
     description: Where the C(wg-quick) file lives.
     type: path
     default: /etc/wireguard
+extends_documentation_fragment:
+  - fakevpc.vpc.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: The diff is the C(wg-quick) form of the interface before and after, with keys replaced by C((hidden)) or C((hidden, changes)).
 notes:

@@ -34,12 +34,12 @@ options:
     type: list
     elements: str
     required: true
+extends_documentation_fragment:
+  - fakevpc.vpc.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: The diff lists the key files that would be created, never their content.
 author:
