@@ -48,18 +48,19 @@ rm -rf "$output"/.build.*   # left by a build that was killed
 work="$(mktemp -d "$output/.build.XXXXXX")"
 log="$output/build.log"
 step="starting"
+exec 3>&2
 finish() {
     status=$?
     rm -rf "$work"
-    if [ "$status" != 0 ]; then
-        echo "build-base-image: failed while $step (exit $status); full log: $log; its last lines:" >&2
-        tail -n 25 "$log" | sed 's/^/    /' >&2
+    if [ "$status" != 0 ]; then  # fd 3: the caller's stderr (ours goes to the log)
+        echo "build-base-image: failed while $step (exit $status); full log: $log; its last lines:" >&3
+        tail -n 25 "$log" | sed 's/^/    /' >&3
     fi
 }
 trap finish EXIT
 # Everything goes to the log; the caller sees one line on success, the failing step and the log's tail
 # on failure.
-exec 3>&2 >"$log" 2>&1
+exec >"$log" 2>&1
 started="$(date +%s)"
 
 step="installing Debian $suite packages with mmdebstrap into $work/rootfs"
