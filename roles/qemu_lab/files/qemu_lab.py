@@ -75,7 +75,7 @@ def serial_tail(path, lines=SERIAL_TAIL_LINES):
         return "(no serial console log at %s)" % path
     text = ANSI_ESCAPE.sub("", text).replace("\r", "")
     tail = [line for line in text.split("\n") if line.strip()][-lines:]
-    return "\n".join("    " + line for line in tail) or "    (empty)"
+    return "\n".join("    " + line for line in tail) or "    (the VM wrote nothing to its serial console)"
 
 
 def require_tool(tool, package):
