@@ -21,6 +21,7 @@ from simservers import REPO_ROOT, run_playbook
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 
+
 @pytest.fixture(scope="module")
 def mesh(make_simnet_module, tmp_path_factory):
     return Mesh(make_simnet_module(4), tmp_path_factory.mktemp("site"))

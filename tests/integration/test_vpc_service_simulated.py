@@ -88,4 +88,3 @@ def test_iptables_mode_reaches_the_service_by_name_from_every_server_and_nowhere
     finally:
         backend.kill()
         backend.wait(timeout=10)
-
