@@ -66,6 +66,7 @@ started="$(date +%s)"
 step="installing Debian $suite packages with mmdebstrap into $work/rootfs"
 echo "build-base-image: $step"
 mmdebstrap --mode=root --variant=apt --components=main --include="$include" "${aptopts[@]}" \
+    --skip=cleanup/apt/cache \
     --customize-hook="'$here/customize-image.sh' \"\$1\" '$user'" \
     "$suite" "$work/rootfs" "$mirror"
 packages_done="$(date +%s)"
