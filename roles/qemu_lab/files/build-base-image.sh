@@ -5,7 +5,7 @@
 #   base.qcow2   an ext4 root filesystem (no partition table), booted as an NVMe disk
 #   vmlinuz      the guest kernel (Debian's cloud flavour: NVMe and ext4 are built in, so no initrd)
 #   image.json   what was built and how long it took; written last, it marks a complete build
-# Nothing lands in DIR unless the whole build worked; a failed build leaves no files behind.
+# Nothing lands in DIR unless the whole build worked; a failed build leaves only its log behind.
 #
 # Usage: build-base-image.sh --output DIR --include PKG,PKG [--suite bookworm]
 #                            [--mirror URL-OR-SOURCES-FILE] [--aptopt FILE]... [--size 3G] [--user NAME]
@@ -39,11 +39,19 @@ done
 [ -n "$output" ] || die "--output DIR is required"
 [ -n "$include" ] || die "--include PKG,PKG is required"
 [ "$(id -u)" = 0 ] || die "must run as root (mmdebstrap root mode)"
-for tool in mmdebstrap mkfs.ext4 qemu-img; do
+for tool in mmdebstrap mkfs.ext4 qemu-img flock; do
     command -v "$tool" >/dev/null || die "$tool not found in PATH"
 done
 
 mkdir -p "$output"
+# One build at a time per image: a second run (another lab, another checkout) waits for the first, then
+# finds the image built.
+exec 9>"$output/.lock"
+flock 9
+if [ -e "$output/image.json" ]; then
+    echo "build-base-image: $output was built meanwhile by another run"
+    exit 0
+fi
 rm -rf "$output"/.build.*   # left by a build that was killed
 work="$(mktemp -d "$output/.build.XXXXXX")"
 log="$output/build.log"
@@ -66,7 +74,6 @@ started="$(date +%s)"
 step="installing Debian $suite packages with mmdebstrap into $work/rootfs"
 echo "build-base-image: $step"
 mmdebstrap --mode=root --variant=apt --components=main --include="$include" "${aptopts[@]}" \
-    --skip=cleanup/apt/cache \
     --customize-hook="'$here/customize-image.sh' \"\$1\" '$user'" \
     "$suite" "$work/rootfs" "$mirror"
 packages_done="$(date +%s)"

@@ -305,6 +305,12 @@ def cmd_up(args):
     """Make the running VMs match the spec; on any failure stop what this run started."""
     with open(args.spec, encoding="utf-8") as handle:
         spec = json.load(handle)
+    # The VMs inherit this process's CPU affinity: let them use every CPU, whatever this helper was
+    # pinned to (mitogen pins its workers to one CPU).
+    try:
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+    except OSError:
+        pass
     for key, package in (("qemu", "qemu-system-x86"), ("qemu_img", "qemu-utils")):
         spec[key] = require_tool(spec[key], package)
     for key in ("base_image", "kernel", "public_key_file"):
