@@ -13,7 +13,7 @@ COLLECTIONS := $(CURDIR)/collections
 
 help:
 	@echo "make deps         install apt packages and the Python venv ($(VENV))"
-	@echo "make test         every test: lint, sanity, build, doc-check, unit, integration (make molecule: the qemu lab)"
+	@echo "make test         every test: lint, sanity, build, doc-check, unit, integration, molecule (qemu lab)"
 	@echo "make lint         shellcheck of the tooling, ansible-lint (production profile, offline)"
 	@echo "make sanity       ansible-test sanity (offline, no ignore file) on a copy under build/sanity"
 	@echo "make build        build the collection tarball into build/ and check its contents"
@@ -54,7 +54,7 @@ integration: deps
 bench: deps
 	$(BIN)/python bench/plan_scale.py --results bench/results
 
-# Order matters: the last lines of a run are pytest's summary.
-test: deps lint sanity build doc-check unit integration
+# Fast checks first; the qemu lab (mk/lab.mk) last, since it takes longest.
+test: deps lint sanity build doc-check unit integration molecule
 
 include $(wildcard mk/*.mk)

@@ -23,5 +23,9 @@ lab-stop: deps
 lab-destroy: deps
 	$(BIN)/ansible-playbook playbooks/lab_destroy.yml
 
+# Every molecule scenario (PROJECT_DIR:SCENARIO), each timed step by step; all run, any failure fails.
+MOLECULE_SCENARIOS ?= .:default roles/netns_vpc:default
 molecule: deps
-	molecule/default/timed-test.sh
+	@status=0; for s in $(MOLECULE_SCENARIOS); do \
+	    scripts/molecule-test.sh "$${s%%:*}" "$${s#*:}" || status=1; \
+	done; exit $$status
