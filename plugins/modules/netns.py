@@ -45,12 +45,12 @@ options:
     description: Seconds to wait after C(SIGTERM) before C(SIGKILL).
     type: int
     default: 5
+extends_documentation_fragment:
+  - fakevpc.vpc.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 author:
   - fakevpc developers (@fakevpc)

@@ -71,12 +71,12 @@ options:
       - The legacy backend cannot remove a table; this option then does nothing.
     type: bool
     default: false
+extends_documentation_fragment:
+  - fakevpc.vpc.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: The chain's rules and jumps, before and after.
 notes:

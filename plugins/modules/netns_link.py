@@ -91,12 +91,12 @@ options:
         this and C(net.ipv4.conf.all.rp_filter). Unset leaves it alone. The setting goes with the link.
     type: int
     choices: [0, 1, 2]
+extends_documentation_fragment:
+  - fakevpc.vpc.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: The managed properties of the link, before and after.
 author:
