@@ -186,24 +186,36 @@ def port_free(address, port, kind):
     return True
 
 
+def extra_tcp_forwards(spec, server):
+    """Return (host port, guest port) of each extra TCP forward of one server (spec's tcp_forwards)."""
+    return [(int(forward["host_port_base"]) + server["index"], int(forward["guest_port"]))
+            for forward in spec.get("tcp_forwards", [])]
+
+
+def host_ports(spec, server):
+    """Return (protocol, host port, purpose) of every forward of one server."""
+    ports = [("tcp", server["ssh_port"], "SSH"), ("udp", server["wg_port"], "WireGuard")]
+    ports += [("tcp", host_port, "TCP %d" % guest_port) for host_port, guest_port in extra_tcp_forwards(spec, server)]
+    return ports
+
+
 def check_ports(spec, to_start):
     """Fail, naming VM, port and purpose, if any port of a VM about to start is taken."""
     problems = []
     seen = {}
     for server in spec["servers"]:
-        for proto, key, purpose in (("tcp", "ssh_port", "SSH"), ("udp", "wg_port", "WireGuard")):
-            where = (proto, server[key])
+        for proto, port, purpose in host_ports(spec, server):
+            where = (proto, port)
             if where in seen:
-                problems.append("%s and %s both use %s port %d" % (seen[where], server["name"], proto,
-                                                                   server[key]))
+                problems.append("%s and %s both use %s port %d" % (seen[where], server["name"], proto, port))
             seen[where] = server["name"]
             if server["name"] not in to_start:
                 continue
             kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-            if not port_free(spec["listen"], server[key], kind):
+            if not port_free(spec["listen"], port, kind):
                 problems.append(
                     "%s: %s:%d/%s (its %s forward) is already in use by another program (see `ss -lnp "
-                    "'sport = :%d'`)" % (server["name"], spec["listen"], server[key], proto, purpose, server[key]))
+                    "'sport = :%d'`)" % (server["name"], spec["listen"], port, proto, purpose, port))
     if problems:
         raise LabError("cannot start the lab: " + "; ".join(problems))
 
@@ -252,6 +264,8 @@ def qemu_argv(spec, server, paths):
         accel = ["-accel", "tcg,thread=multi,tb-size=256"]
     forwards = "hostfwd=tcp:{0}:{1}-:22,hostfwd=udp:{0}:{2}-:{2}".format(
         spec["listen"], server["ssh_port"], server["wg_port"])
+    for host_port, guest_port in extra_tcp_forwards(spec, server):
+        forwards += ",hostfwd=tcp:{0}:{1}-:{2}".format(spec["listen"], host_port, guest_port)
     argv = [spec["qemu"], "-name", server["name"], "-nodefaults", "-no-user-config",
             "-display", "none", "-daemonize", "-pidfile", paths["pid"]] + accel + [
         "-smp", str(spec["cpus"]), "-m", str(spec["memory"]),
