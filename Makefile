@@ -50,9 +50,11 @@ unit: deps
 integration: deps
 	$(BIN)/python -m pytest -q tests/integration
 
-# Benchmarks are not tests: they print a table and keep it, dated, under bench/results/.
+# Benchmarks are not tests: they print a table and keep it, dated, under bench/results/ (see bench/README.md).
+# The lab bench needs `make lab` first and leaves the lab as it found it.
 bench: deps
 	$(BIN)/python bench/plan_scale.py --results bench/results
+	$(BIN)/python bench/lab_bench.py --results bench/results
 
 # Fast checks first; the qemu lab (mk/lab.mk) last, since it takes longest.
 test: deps lint sanity build doc-check unit integration molecule

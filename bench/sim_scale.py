@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Benchmark: site.yml on N simulated servers (network namespaces running wireguard-go), for growing N.
+
+Each simulated server is a set of namespaces reached by Ansible through nsenter (tests/integration/simservers.py),
+converged with the real roles and modules (tests/integration/mesh_sim.py). For every N: the first run, the
+idempotent rerun, and a ping from the first server to the last over the mesh. Needs root.
+Prints a table and, with --results DIR, writes it to DIR/<UTC date and time>-scale.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "integration"))
+
+from mesh_sim import Mesh  # noqa: E402
+from simservers import SimNet  # noqa: E402
+
+
+def converge(count, workdir, timeout):
+    """Start COUNT simulated servers, run site.yml twice; return the timings and the changed counts."""
+    with SimNet(count, workdir) as net:
+        mesh = Mesh(net, Path(net.workdir))
+        first = mesh.site(count, timeout=timeout, verbose=0)
+        if first.rc != 0:
+            raise RuntimeError("site.yml first run on %d servers failed:\n%s" % (count, first.describe()[-3000:]))
+        rerun = mesh.site(count, timeout=timeout, verbose=0)
+        if rerun.rc != 0:
+            raise RuntimeError("site.yml rerun on %d servers failed:\n%s" % (count, rerun.describe()[-3000:]))
+        # Servers 1 and N talk over 192.168.1.1 <-> 192.168.1.N (default offset).
+        reached = net.servers[0].ping("192.168.1.%d" % count)
+        interfaces = sum(len(server.run(["wg", "show", "interfaces"]).stdout.split()) for server in net.servers)
+    return {"first": first.seconds, "first_changed": first.changed(), "rerun": rerun.seconds,
+            "rerun_changed": rerun.changed(), "interfaces": interfaces, "ping_1_to_n": reached}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--servers", type=int, nargs="+", default=[4, 8, 16], help="mesh sizes to converge")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per site.yml run")
+    parser.add_argument("--results", help="directory for the dated results file")
+    args = parser.parse_args()
+    started = datetime.datetime.now(datetime.timezone.utc)
+    lines = ["# site.yml on simulated servers (namespaces, wireguard-go, stock strategy), %s, %d cores, load at start %s"
+             % (started.strftime("%Y-%m-%d %H:%M UTC"), os.cpu_count(), "/".join("%.2f" % load for load in os.getloadavg())),
+             "%8s %12s %14s %10s %14s %12s %12s" % ("servers", "interfaces", "first run s", "changed", "rerun s",
+                                                     "changed", "ping 1->N")]
+    print(lines[0], flush=True)
+    with tempfile.TemporaryDirectory(prefix="fakevpc-scale-") as workdir:
+        for count in args.servers:
+            result = converge(count, workdir, args.timeout)
+            lines.append("%8d %12d %14.1f %10d %14.1f %12d %12s" % (
+                count, result["interfaces"], result["first"], result["first_changed"], result["rerun"],
+                result["rerun_changed"], "ok" if result["ping_1_to_n"] else "FAILED"))
+            print(lines[-1], flush=True)
+    lines.append("load at end %s" % "/".join("%.2f" % load for load in os.getloadavg()))
+    report = "\n".join(lines) + "\n"
+    sys.stdout.write("\n" + report)
+    if args.results:
+        os.makedirs(args.results, exist_ok=True)
+        path = os.path.join(args.results, started.strftime("%Y-%m-%dT%H%MZ") + "-scale.txt")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(report)
+        print("written to %s" % path)
+
+
+if __name__ == "__main__":
+    main()
