@@ -180,10 +180,10 @@ class Ansible:
         env["ANSIBLE_CALLBACKS_ENABLED"] = "bench_task_times"
         env["BENCH_TASK_TIMES_FILE"] = times_file
         env["ANSIBLE_NOCOLOR"] = "1"
+        # TCG guests on a loaded host can take more than the default 10 s to answer SSH or sudo.
+        env["ANSIBLE_TIMEOUT"] = "60"
         if strategy.startswith("mitogen"):
             env["ANSIBLE_STRATEGY_PLUGINS"] = self.mitogen_dir
-            # Freshly booted TCG guests can be slow to answer mitogen's bootstrap.
-            env["ANSIBLE_TIMEOUT"] = "60"
         return env
 
     def fastest(self):
