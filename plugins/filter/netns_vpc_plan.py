@@ -134,12 +134,13 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_boot import render_boot_script, TOOLS
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_boot import render_boot_script
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_plan import VpcPlanError, build_vpc_plan
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_rules import IPTABLES_TOOLS
 
 
 def netns_vpc_plan(vpcs, previous=None, state="present", uplink="", backend="auto", **settings):
-    if backend not in TOOLS:
+    if backend not in IPTABLES_TOOLS:
         raise AnsibleFilterError("netns_vpc_plan: backend %r is not auto, nft or legacy" % (backend,))
     try:
         plan = build_vpc_plan(vpcs, previous=previous or {}, state=state, uplink=uplink or "", **settings)

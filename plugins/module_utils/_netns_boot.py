@@ -23,12 +23,6 @@ import shlex
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_rules as rules_lib
 
-TOOLS = {
-    "auto": ("iptables", "iptables-restore"),
-    "nft": ("iptables-nft", "iptables-nft-restore"),
-    "legacy": ("iptables-legacy", "iptables-legacy-restore"),
-}
-
 HEADER = """#!/bin/sh
 # Rebuilds the VPCs of this host at boot: namespaces, bridges, veth pairs, addresses, routes, firewall.
 # Written by the fakevpc.vpc netns_vpc role from its plan; do not edit, rerun the role instead.
@@ -74,7 +68,7 @@ def render_boot_script(plan, backend="auto"):
     """The shell script for plan (the result of build_vpc_plan); '' when the plan has no VPC."""
     if plan["empty"]:
         return ""
-    iptables, restore = TOOLS[backend]
+    iptables, restore = rules_lib.IPTABLES_TOOLS[backend]
     out = [HEADER]
     if plan["forwarding"]:
         out.append("sysctl -q -w net.ipv4.ip_forward=1")

@@ -219,6 +219,17 @@ def _list_of(check, where, vpc, key):
     return value
 
 
+def _mappings(check, where, vpc, key, what, allowed):
+    """(where, item) for each mapping in the VPC's list key, its unknown keys reported; other items are problems."""
+    for index, item in enumerate(_list_of(check, where, vpc, key)):
+        at = "%s %s[%d]" % (where, key, index)
+        if not isinstance(item, dict):
+            check.problem(at, "%s must be a mapping, not %r" % (what, item))
+            continue
+        check.unknown_keys(at, item, allowed)
+        yield at, item
+
+
 def _vpc(check, position, vpc):
     where = _vpc_label(vpc, position)
     if not isinstance(vpc, dict):
@@ -257,12 +268,7 @@ def _vpc(check, position, vpc):
         elif peer not in peerings:
             peerings.append(peer)
     policies = {}
-    for index, policy in enumerate(_list_of(check, where, vpc, "policies")):
-        at = "%s policies[%d]" % (where, index)
-        if not isinstance(policy, dict):
-            check.problem(at, "a policy must be a mapping, not %r" % (policy,))
-            continue
-        check.unknown_keys(at, policy, POLICY_KEYS)
+    for at, policy in _mappings(check, where, vpc, "policies", "a policy", POLICY_KEYS):
         subnet = _find_subnet(subnets, policy.get("subnet"))
         if subnet is None:
             check.problem(at, "subnet %r is not a subnet of this VPC (give its name or its CIDR)" % (policy.get("subnet"),))
@@ -272,12 +278,7 @@ def _vpc(check, position, vpc):
             continue
         policies[subnet["name"]] = _policy(check, at, policy)
     forwards = []
-    for index, forward in enumerate(_list_of(check, where, vpc, "port_forwards")):
-        at = "%s port_forwards[%d]" % (where, index)
-        if not isinstance(forward, dict):
-            check.problem(at, "a port forward must be a mapping, not %r" % (forward,))
-            continue
-        check.unknown_keys(at, forward, FORWARD_KEYS)
+    for at, forward in _mappings(check, where, vpc, "port_forwards", "a port forward", FORWARD_KEYS):
         subnet = _find_subnet(subnets, forward.get("subnet"))
         if subnet is None:
             check.problem(at, "subnet %r is not a subnet of this VPC" % (forward.get("subnet"),))
@@ -300,12 +301,7 @@ def _vpc(check, position, vpc):
         forwards.append({"subnet": subnet["name"], "host_port": host_port[0], "port": port[0], "protocol": protocol,
                          "host_ip": host_ip, "address": subnet["address"], "public": subnet["public"]})
     apps = []
-    for index, app in enumerate(_list_of(check, where, vpc, "apps")):
-        at = "%s apps[%d]" % (where, index)
-        if not isinstance(app, dict):
-            check.problem(at, "an app must be a mapping, not %r" % (app,))
-            continue
-        check.unknown_keys(at, app, APP_KEYS)
+    for at, app in _mappings(check, where, vpc, "apps", "an app", APP_KEYS):
         app_name = app.get("name")
         if not isinstance(app_name, str) or not _NAME.match(app_name):
             check.problem(at, "name %r is not a name" % (app_name,))

@@ -23,6 +23,12 @@ import re
 import shlex
 
 TAG_PREFIX = "fakevpc:"
+# The iptables and iptables-restore that each backend choice runs.
+IPTABLES_TOOLS = {
+    "auto": ("iptables", "iptables-restore"),
+    "nft": ("iptables-nft", "iptables-nft-restore"),
+    "legacy": ("iptables-legacy", "iptables-legacy-restore"),
+}
 _TAG = re.compile(r"^fakevpc:[0-9a-f]{12}$")
 
 

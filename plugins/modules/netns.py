@@ -93,21 +93,18 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import NetnsState
 
 
-class Namespace:
+class Namespace(NetnsState):
     def __init__(self, module, runner):
-        self.module = module
+        super().__init__(module, runner, {"existed": False, "processes": [], "commands": []})
         self.run = runner.run
         self.name = module.params["name"]
-        self.changed = False
-        self.result = {"existed": False, "processes": [], "commands": []}
 
-    def act(self, *args):
-        self.changed = True
+    def act_ip(self, *args):
         self.result["commands"].append(" ".join(["ip"] + list(args)))
-        if not self.module.check_mode:
-            self.run("ip", *args)
+        self.act("ip", *args)
 
     def exists(self):
         _rc, stdout, _stderr = self.run("ip", "-j", "netns", "list")
@@ -125,10 +122,10 @@ class Namespace:
     def present(self):
         existed = self.result["existed"] = self.exists()
         if not existed:
-            self.act("netns", "add", self.name)
+            self.act_ip("netns", "add", self.name)
         if self.module.params["loopback"] and (not existed or not self.loopback_up()):
-            self.act("-n", self.name, "link", "set", "dev", "lo", "up")
-        self.add_diff(existed, True)
+            self.act_ip("-n", self.name, "link", "set", "dev", "lo", "up")
+        self.add_diff("ip netns", self.listed(existed), self.listed(True))
 
     def absent(self):
         existed = self.result["existed"] = self.exists()
@@ -144,8 +141,8 @@ class Namespace:
                 self.result["commands"].append("kill %s" % " ".join(str(pid) for pid in pids))
                 if not self.module.check_mode:
                     self.end_processes(pids)
-            self.act("netns", "delete", self.name)
-        self.add_diff(existed, False)
+            self.act_ip("netns", "delete", self.name)
+        self.add_diff("ip netns", self.listed(existed), self.listed(False))
 
     @staticmethod
     def command_name(pid):
@@ -177,13 +174,9 @@ class Namespace:
         except ProcessLookupError:
             pass
 
-    def add_diff(self, before, after):
-        if self.module._diff:
-            self.result["diff"] = {
-                "before_header": "ip netns (live)", "after_header": "ip netns (wanted)",
-                "before": "%s\n" % self.name if before else "",
-                "after": "%s\n" % self.name if after else "",
-            }
+    def listed(self, exists):
+        """The namespace's line in the diff of ip netns."""
+        return "%s\n" % self.name if exists else ""
 
 
 def main():
@@ -200,12 +193,7 @@ def main():
     if not names.is_namespace_name(module.params["name"]):
         module.fail_json(msg="name: %r is not a namespace name (letters, digits, '_', '.', '-'; at most 128)"
                          % module.params["name"])
-    namespace = Namespace(module, CommandRunner(module))
-    if module.params["state"] == "present":
-        namespace.present()
-    else:
-        namespace.absent()
-    module.exit_json(changed=namespace.changed, **namespace.result)
+    Namespace(module, CommandRunner(module)).run_and_exit()
 
 
 if __name__ == "__main__":

@@ -141,28 +141,20 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_rules as rules_lib
-
-MISSING_NAMESPACE = "Cannot open network namespace"
-TOOLS = {
-    "auto": ("iptables", "iptables-restore"),
-    "nft": ("iptables-nft", "iptables-nft-restore"),
-    "legacy": ("iptables-legacy", "iptables-legacy-restore"),
-}
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState
 
 
-class OwnChain:
+class OwnChain(NetnsState):
     """One chain of ours: read the table, compare, rewrite the chain when it differs."""
 
     def __init__(self, module, runner):
-        self.module = module
-        self.runner = runner
-        self.params = module.params
+        super().__init__(module, runner, {"rules": [], "batch": "", "table_removed": False, "backend": None})
         self.chain = module.params["chain"]
         self.table = module.params["table"]
         self.netns = module.params["namespace"]
-        self.iptables, self.restore = TOOLS[module.params["backend"]]
-        self.changed = False
-        self.result = {"rules": [], "batch": "", "table_removed": False, "backend": None}
+        self.iptables, self.restore = rules_lib.IPTABLES_TOOLS[module.params["backend"]]
+        self.diff_subject = "%s table %s chain %s" % (
+            "namespace %s" % self.netns if self.netns else "host", self.table, self.chain)
 
     def run(self, tool, *args, **kwargs):
         return self.runner.run(tool, *args, netns=self.netns, **kwargs)
@@ -181,7 +173,7 @@ class OwnChain:
     def namespace_missing(self):
         """The namespace is not there: nothing to remove; to add, only check mode can go on (it would be created)."""
         if self.params["state"] == "absent":
-            self.add_diff("", "")
+            self.add_diff(self.diff_subject, "", "")
             return
         if not self.module.check_mode:
             self.module.fail_json(msg="namespace %s does not exist" % self.netns)
@@ -189,7 +181,7 @@ class OwnChain:
         self.changed = True
         self.result["rules"] = [rules_lib.display_rule(self.chain, tokens) for tokens in wanted]
         self.result["batch"] = rules_lib.render_chain(self.table, self.chain, wanted, self.params["jump_from"])
-        self.add_diff("", self.describe_wanted(wanted))
+        self.add_diff(self.diff_subject, "", self.describe_wanted(wanted))
 
     def read_table(self):
         _rc, stdout, _stderr = self.run(self.iptables, "-w", "-t", self.table, "-S")
@@ -225,10 +217,8 @@ class OwnChain:
 
     # -- acting -------------------------------------------------------------------------------
     def apply(self, batch):
-        self.changed = True
         self.result["batch"] = batch
-        if not self.module.check_mode:
-            self.run(self.restore, "-w", "--noflush", data=batch)
+        self.act(self.restore, "-w", "--noflush", data=batch, netns=self.netns)
 
     def present(self):
         wanted = self.wanted_rules()
@@ -247,7 +237,7 @@ class OwnChain:
             self.apply(rules_lib.render_chain(self.table, self.chain, wanted, add_jumps, delete_jumps))
         elif add_jumps or delete_jumps:
             self.apply(self.jumps_only_batch(add_jumps, delete_jumps))
-        self.add_diff(self.describe_live(table, exists, live, wanted), self.describe_wanted(wanted))
+        self.add_diff(self.diff_subject, self.describe_live(table, exists, live, wanted), self.describe_wanted(wanted))
 
     def jumps_only_batch(self, add_jumps, delete_jumps):
         lines = ["*%s" % self.table]
@@ -273,7 +263,7 @@ class OwnChain:
             self.apply(self.jumps_only_batch([], delete_jumps))
         if self.params["remove_empty_table"]:
             self.remove_table_if_empty(table)
-        self.add_diff(self.describe_live(table, exists, live, []), "")
+        self.add_diff(self.diff_subject, self.describe_live(table, exists, live, []), "")
 
     def remove_table_if_empty(self, table):
         if self.result["backend"] != "nft":
@@ -288,10 +278,8 @@ class OwnChain:
             table = self.read_table()
         if self.left_after_removal(table) or not self.nft_table_is_bare(stdout):
             return
-        self.changed = True
         self.result["table_removed"] = True
-        if not self.module.check_mode:
-            self.run("nft", "delete", "table", "ip", self.table)
+        self.act("nft", "delete", "table", "ip", self.table, netns=self.netns)
 
     def left_after_removal(self, table):
         """What iptables would still show in the table once our chain and jumps are gone."""
@@ -346,16 +334,6 @@ class OwnChain:
         lines += ["-A %s -j %s" % (source, self.chain) for source in sorted(self.params["jump_from"])]
         return "\n".join(lines) + "\n"
 
-    def add_diff(self, before, after):
-        if self.module._diff:
-            where = "namespace %s" % self.netns if self.netns else "host"
-            self.result["diff"] = {
-                "before_header": "%s table %s chain %s (live)" % (where, self.table, self.chain),
-                "after_header": "%s table %s chain %s (wanted)" % (where, self.table, self.chain),
-                "before": before,
-                "after": after,
-            }
-
 
 def main():
     module = AnsibleModule(
@@ -380,11 +358,8 @@ def main():
     chain.result["backend"] = chain.backend_kind()
     if chain.result["backend"] is None:
         chain.namespace_missing()
-    elif module.params["state"] == "present":
-        chain.present()
-    else:
-        chain.absent()
-    module.exit_json(changed=chain.changed, **chain.result)
+        module.exit_json(changed=chain.changed, **chain.result)
+    chain.run_and_exit()
 
 
 if __name__ == "__main__":

@@ -155,8 +155,7 @@ import json
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
-
-MISSING_NAMESPACE = "Cannot open network namespace"
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState
 BLANK = {"kind": None, "master": None, "up": False, "mtu": None, "addresses": [], "routes": [], "rp_filter": None}
 
 
@@ -194,15 +193,12 @@ def route_text(route):
     return " ".join(words + metric)
 
 
-class Link:
+class Link(NetnsState):
     def __init__(self, module, runner):
-        self.module = module
-        self.runner = runner
-        self.params = module.params
+        super().__init__(module, runner, {"existed": False, "kind": None, "commands": []})
         self.name = module.params["name"]
         self.netns = module.params["namespace"]
-        self.changed = False
-        self.result = {"existed": False, "kind": None, "commands": []}
+        self.namespace_missing = False
 
     # -- commands -----------------------------------------------------------------------------
     def ip_args(self, *args):
@@ -212,10 +208,8 @@ class Link:
         return self.runner.run("ip", *self.ip_args(*args), **kwargs)
 
     def act_ip(self, *args):
-        self.changed = True
         self.result["commands"].append(" ".join(["ip"] + self.ip_args(*args)))
-        if not self.module.check_mode:
-            self.run_ip(*args)
+        self.act("ip", *self.ip_args(*args))
 
     def sysctl_key(self, key):
         return names.sysctl_interface_key(self.name, key)
@@ -227,7 +221,7 @@ class Link:
         if rc == 0:
             return json.loads(stdout)[0]
         if MISSING_NAMESPACE in stderr:
-            self.result["namespace_missing"] = True
+            self.namespace_missing = True
             return None
         if "does not exist" in stderr:
             return None
@@ -292,10 +286,10 @@ class Link:
                 self.result["commands"].append("(%s is created by another task)" % self.name)
                 return
             where = "in namespace %s" % self.netns if self.netns else "on the host"
-            if self.result.get("namespace_missing"):
+            if self.namespace_missing:
                 self.module.fail_json(msg="namespace %s does not exist" % self.netns)
             self.module.fail_json(msg="link %s does not exist %s: %s" % (self.name, where, why))
-        if self.result.get("namespace_missing") and not self.module.check_mode:
+        if self.namespace_missing and not self.module.check_mode:
             self.module.fail_json(msg="namespace %s does not exist" % self.netns)
         args = ["link", "add", self.name, "type", kind]
         if kind == "veth":
@@ -324,11 +318,9 @@ class Link:
         if params["up"] != live["up"]:
             self.act_ip("link", "set", "dev", self.name, "up" if params["up"] else "down")
         if params["rp_filter"] is not None and params["rp_filter"] != live["rp_filter"]:
-            self.changed = True
             command = ["sysctl", "-q", "-w", "%s=%d" % (self.sysctl_key("rp_filter"), params["rp_filter"])]
             self.result["commands"].append(" ".join((["ip", "netns", "exec", self.netns] if self.netns else []) + command))
-            if not self.module.check_mode:
-                self.runner.run(*command, netns=self.netns)
+            self.act(*command, netns=self.netns)
         if wanted["routes"] is not None:
             for route in live["routes"]:
                 if route not in wanted["routes"]:
@@ -356,7 +348,7 @@ class Link:
             if self.params["kind"] and live["kind"] != self.params["kind"]:
                 self.module.fail_json(msg="%s exists and is a %s link, not a %s" % (self.name, live["kind"], self.params["kind"]))
         self.apply(live, wanted)
-        self.add_diff(self.describe(live) if link is not None else "", self.describe(self.after(live, wanted)))
+        self.add_diff(self.name, self.describe(live) if link is not None else "", self.describe(self.after(live, wanted)))
 
     def absent(self):
         link = self.read_link()
@@ -365,9 +357,9 @@ class Link:
             live = self.read_state(link)
             self.result["kind"] = live["kind"]
             self.act_ip("link", "del", "dev", self.name)
-            self.add_diff(self.describe(live), "")
+            self.add_diff(self.name, self.describe(live), "")
         else:
-            self.add_diff("", "")
+            self.add_diff(self.name, "", "")
 
     # -- diff ---------------------------------------------------------------------------------
     def after(self, live, wanted):
@@ -405,11 +397,6 @@ class Link:
             lines.append("rp_filter: %s" % state["rp_filter"])
         return "\n".join(lines) + "\n"
 
-    def add_diff(self, before, after):
-        if self.module._diff:
-            self.result["diff"] = {"before_header": "%s (live)" % self.name, "after_header": "%s (wanted)" % self.name,
-                                   "before": before, "after": after}
-
 
 def main():
     module = AnsibleModule(
@@ -445,12 +432,7 @@ def main():
             module.fail_json(msg="%s: %r is not a namespace name" % (option, value))
     if params["peer"] and params["kind"] != "veth":
         module.fail_json(msg="peer: only a veth link has a peer")
-    link = Link(module, CommandRunner(module))
-    if params["state"] == "present":
-        link.present()
-    else:
-        link.absent()
-    module.exit_json(changed=link.changed, **link.result)
+    Link(module, CommandRunner(module)).run_and_exit()
 
 
 if __name__ == "__main__":
