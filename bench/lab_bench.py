@@ -245,8 +245,12 @@ def task_profile(runs):
             "total": statistics.median(run["seconds"] for run in runs)}
 
 
-def bench_convergence(ansible, lab, repeat, log):
-    """Floor, first run, rerun and 4th-server run of site.yml, per strategy; leaves 3 servers converged."""
+def bench_convergence(ansible, lab, repeat, first_runs, log):
+    """Floor, first run, rerun and 4th-server run of site.yml, per strategy; leaves 3 servers converged.
+
+    Floors and reruns are repeated `repeat` times; first runs and 4th-server runs, which each need a removal
+    run before them, `first_runs` times. The reruns follow the last first run.
+    """
     results = {}
     fastest = ansible.fastest()
     for strategy in ansible.strategies():
@@ -254,18 +258,18 @@ def bench_convergence(ansible, lab, repeat, log):
         # Warm up: SSH master connections (stock) and the guests' page cache, as for any rerun.
         ansible.play("warm-up floor", FLOOR, strategy)
         floor = [ansible.play("floor", FLOOR, strategy) for _run in range(repeat)]
-        first, rerun, removal = [], [], []
-        for _run in range(repeat):
+        first, removal = [], []
+        for _run in range(first_runs):
             removal.append(ansible.play("removal run", SITE, fastest, REMOVAL_VARS))
             first.append(ansible.play("first run", SITE, strategy))
-            rerun.append(ansible.play("rerun", SITE, strategy))
+        rerun = [ansible.play("rerun", SITE, strategy) for _run in range(repeat)]
         results[strategy] = {"floor": median_run(floor), "first": median_run(first), "rerun": median_run(rerun),
                              "removal": median_run(removal), "rerun_profile": task_profile(rerun)}
     log("convergence: adding a 4th server")
     with lab_of_four(ansible, lab) as overlay:
         for strategy in ansible.strategies():
             added = []
-            for _run in range(repeat):
+            for _run in range(first_runs):
                 ansible.play("4th server left out", SITE, fastest, inventories=(LAB_INVENTORY, overlay))
                 added.append(ansible.play("4th server added", SITE, strategy))
             results[strategy]["add_fourth"] = median_run(added)
@@ -407,7 +411,7 @@ def fmt_run(summary):
     return "%7.1f [%5.1f-%5.1f]" % (summary["median"], summary["min"], summary["max"])
 
 
-def report(machine, started, ended, loads, convergence, dataplane, services, repeat):
+def report(machine, started, ended, loads, convergence, dataplane, services, repeat, first_runs):
     """The table, as text."""
     lines = ["# fakevpc lab bench, %s (commit %s)" % (started.strftime("%Y-%m-%d %H:%M UTC"), machine["commit"]),
              "machine: %d cores (%s), %.1f GiB, %s (%s), kernel %s" % (
@@ -419,7 +423,8 @@ def report(machine, started, ended, loads, convergence, dataplane, services, rep
                  (ended - started).total_seconds() / 60)]
     if convergence:
         strategies = list(convergence)
-        lines += ["", "## convergence: seconds, median of %d [min-max] (3 servers)" % repeat,
+        lines += ["", "## convergence: seconds, median [min-max] of %d floors and reruns, %d first and 4th-server runs"
+                  % (repeat, first_runs),
                   "%-44s" % "" + "".join("%24s" % strategy for strategy in strategies)]
         rows = (("floor (facts + ping)", "floor"), ("removal run (wg_mesh_state=absent, mitogen)", "removal"),
                 ("site.yml first run (after removal)", "first"), ("site.yml idempotent rerun", "rerun"),
@@ -464,7 +469,9 @@ def report(machine, started, ended, loads, convergence, dataplane, services, rep
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per convergence measurement (median)")
+    parser.add_argument("--repeat", type=int, default=3, help="floor and rerun runs per strategy (median)")
+    parser.add_argument("--first-runs", type=int, default=3,
+                        help="first runs and 4th-server runs per strategy (median), each after a removal run")
     parser.add_argument("--seconds", type=int, default=10, help="seconds per iperf3 and connection-rate test")
     parser.add_argument("--only", action="append", choices=["convergence", "dataplane", "services"],
                         help="measure only this part (repeatable); default: all")
@@ -494,7 +501,7 @@ def main():
             finally:
                 remove_probe(lab, lab.names[:2])
         if "convergence" in parts:
-            convergence = bench_convergence(ansible, lab, args.repeat, log)
+            convergence = bench_convergence(ansible, lab, args.repeat, args.first_runs, log)
     except (BenchError, subprocess.TimeoutExpired) as error:
         log("failed: %s; converging the lab again before stopping" % error)
         with contextlib.suppress(BenchError):
@@ -504,7 +511,7 @@ def main():
         lab.close()
     loads["end"] = load_average()
     ended = utc_now()
-    text = report(machine, started, ended, loads, convergence, dataplane, services, args.repeat)
+    text = report(machine, started, ended, loads, convergence, dataplane, services, args.repeat, args.first_runs)
     sys.stdout.write("\n" + text)
     if args.results:
         os.makedirs(args.results, exist_ok=True)
@@ -513,7 +520,7 @@ def main():
             handle.write(text)
         with open(base + ".json", "w", encoding="utf-8") as handle:
             json.dump({"started": started.isoformat(), "ended": ended.isoformat(), "machine": machine, "load": loads,
-                       "repeat": args.repeat, "convergence": convergence, "dataplane": dataplane,
+                       "repeat": args.repeat, "first_runs": args.first_runs, "convergence": convergence, "dataplane": dataplane,
                        "services": services}, handle, indent=1, sort_keys=True)
         print("written to %s.txt and %s.json" % (base, base))
 
