@@ -48,8 +48,8 @@ BENCH_SERVICES = (
     ("bench-echo-socat", 7103, "socat", "echo"),
     ("bench-echo-ipt", 7104, "iptables", "echo"),
 )
-# The stock strategy, and mitogen's when it is installed.
-STRATEGIES = ("linear", "mitogen_linear")
+# mitogen's strategy (when installed) and the stock one; mitogen's first, as the shorter.
+STRATEGIES = ("mitogen_linear", "linear")
 # Extra vars of the removal run that makes the next site.yml run a first run (VMs and keys stay).
 REMOVAL_VARS = {"wg_mesh_state": "absent", "vpc_service_services": []}
 
@@ -245,13 +245,13 @@ def task_profile(runs):
             "total": statistics.median(run["seconds"] for run in runs)}
 
 
-def bench_convergence(ansible, lab, repeat, first_runs, log):
+def bench_convergence(ansible, lab, repeat, first_runs, log, results):
     """Floor, first run, rerun and 4th-server run of site.yml, per strategy; leaves 3 servers converged.
 
     Floors and reruns are repeated `repeat` times; first runs and 4th-server runs, which each need a removal
-    run before them, `first_runs` times. The reruns follow the last first run.
+    run before them, `first_runs` times. The reruns follow the last first run. Fills `results` (by strategy)
+    as measurements complete, and calls log.checkpoint() after each.
     """
-    results = {}
     fastest = ansible.fastest()
     for strategy in ansible.strategies():
         log("convergence, strategy %s" % strategy)
@@ -265,6 +265,7 @@ def bench_convergence(ansible, lab, repeat, first_runs, log):
         rerun = [ansible.play("rerun", SITE, strategy) for _run in range(repeat)]
         results[strategy] = {"floor": median_run(floor), "first": median_run(first), "rerun": median_run(rerun),
                              "removal": median_run(removal), "rerun_profile": task_profile(rerun)}
+        log.checkpoint()
     log("convergence: adding a 4th server")
     with lab_of_four(ansible, lab) as overlay:
         for strategy in ansible.strategies():
@@ -273,7 +274,7 @@ def bench_convergence(ansible, lab, repeat, first_runs, log):
                 ansible.play("4th server left out", SITE, fastest, inventories=(LAB_INVENTORY, overlay))
                 added.append(ansible.play("4th server added", SITE, strategy))
             results[strategy]["add_fourth"] = median_run(added)
-    return results
+            log.checkpoint()
 
 
 @contextlib.contextmanager
@@ -321,9 +322,11 @@ def transient_unit(lab, host, unit, command):
         lab.run(host, "sudo systemctl stop %s.service 2>/dev/null || true" % unit)
 
 
-def wait_listening(lab, host, port):
-    lab.run(host, "for try in $(seq 50); do ss -Hltn 'sport = :%d' | grep -q . && exit 0; sleep 0.2; done; "
-                  "echo 'nothing listens on port %d' >&2; exit 1" % (port, port))
+def wait_listening(lab, host, port, address=None):
+    """Wait until something listens on port (on address, when given) of a server, for up to 30 s."""
+    where = "src %s:%d" % (address, port) if address else "sport = :%d" % port
+    lab.run(host, "for try in $(seq 150); do ss -Hltn '%s' | grep -q . && exit 0; sleep 0.2; done; "
+                  "echo 'nothing listens on %s' >&2; exit 1" % (where, where))
 
 
 def iperf(lab, client, address, port, seconds):
@@ -391,7 +394,7 @@ def bench_services(ansible, lab, seconds, log):
     try:
         ports = {(mode, kind): port for _name, port, mode, kind in BENCH_SERVICES}
         for _name, port, _mode, _kind in BENCH_SERVICES:
-            wait_listening(lab, target, port)
+            wait_listening(lab, target, port, "127.0.0.1")
         name = mesh_name(lab, target)
         routes = {"socat": (client, name, "socat"), "iptables": (client, name, "iptables"),
                   "direct": (target, "127.0.0.1", "socat")}
@@ -434,7 +437,7 @@ def report(machine, started, ended, loads, convergence, dataplane, services, rep
                 lines.append("%-44s" % label + "".join("%24s" % fmt_run(convergence[s][key]) for s in strategies))
         lines.append("%-44s" % "rerun / floor" + "".join(
             "%24.2f" % (convergence[s]["rerun"]["median"] / convergence[s]["floor"]["median"]) for s in strategies))
-        lines.append("%-44s" % "changed in the reruns (must be 0)" + "".join(
+        lines.append("%-44s" % "changed tasks in the reruns (0: idempotent)" + "".join(
             "%24s" % ",".join(map(str, convergence[s]["rerun"]["changed"])) for s in strategies))
         for strategy in strategies:
             profile = convergence[strategy]["rerun_profile"]
@@ -467,6 +470,40 @@ def report(machine, started, ended, loads, convergence, dataplane, services, rep
     return "\n".join(lines) + "\n"
 
 
+class Progress:
+    """Logs with the time of day, and rewrites the results files after every completed measurement."""
+
+    def __init__(self, args):
+        self.args = args
+        self.started = utc_now()
+        self.loads = {"start": load_average(), "qemu_vms_at_start": qemu_processes()}
+        self.machine = describe_machine()
+        self.parts = {"convergence": {}, "dataplane": None, "services": None}
+
+    def __call__(self, message):
+        print("[%s] %s" % (utc_now().strftime("%H:%M:%S"), message), flush=True)
+
+    def text(self):
+        self.loads["end"] = load_average()
+        return report(self.machine, self.started, utc_now(), self.loads, self.parts["convergence"],
+                      self.parts["dataplane"], self.parts["services"], self.args.repeat, self.args.first_runs)
+
+    def checkpoint(self):
+        """Write what is measured so far (a run cut short still leaves its numbers)."""
+        if not self.args.results:
+            return None
+        os.makedirs(self.args.results, exist_ok=True)
+        base = os.path.join(self.args.results, self.started.strftime("%Y-%m-%dT%H%MZ") + "-lab")
+        text = self.text()
+        with open(base + ".txt", "w", encoding="utf-8") as handle:
+            handle.write(text)
+        with open(base + ".json", "w", encoding="utf-8") as handle:
+            json.dump({"started": self.started.isoformat(), "ended": utc_now().isoformat(), "machine": self.machine,
+                       "load": self.loads, "repeat": self.args.repeat, "first_runs": self.args.first_runs,
+                       "parts": self.parts}, handle, indent=1, sort_keys=True)
+        return base
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="floor and rerun runs per strategy (median)")
@@ -478,30 +515,25 @@ def main():
     parser.add_argument("--results", help="directory for the dated results files")
     args = parser.parse_args()
     parts = args.only or ["dataplane", "services", "convergence"]
-
-    def log(message):
-        print("[%s] %s" % (utc_now().strftime("%H:%M:%S"), message), flush=True)
-
-    started = utc_now()
-    loads = {"start": load_average(), "qemu_vms_at_start": qemu_processes()}
-    machine = describe_machine()
+    log = Progress(args)
     workdir = tempfile.mkdtemp(prefix="fakevpc-bench-")
     log("logs of every run in %s" % workdir)
     lab = Lab(workdir)
     ansible = Ansible(workdir, log)
-    dataplane = services = convergence = None
     try:
         if "dataplane" in parts or "services" in parts:
             install_probe(lab, lab.names[:2])
             try:
                 if "dataplane" in parts:
-                    dataplane = bench_dataplane(lab, args.seconds, log)
+                    log.parts["dataplane"] = bench_dataplane(lab, args.seconds, log)
+                    log.checkpoint()
                 if "services" in parts:
-                    services = bench_services(ansible, lab, args.seconds, log)
+                    log.parts["services"] = bench_services(ansible, lab, args.seconds, log)
+                    log.checkpoint()
             finally:
                 remove_probe(lab, lab.names[:2])
         if "convergence" in parts:
-            convergence = bench_convergence(ansible, lab, args.repeat, args.first_runs, log)
+            bench_convergence(ansible, lab, args.repeat, args.first_runs, log, log.parts["convergence"])
     except (BenchError, subprocess.TimeoutExpired) as error:
         log("failed: %s; converging the lab again before stopping" % error)
         with contextlib.suppress(BenchError):
@@ -509,19 +541,9 @@ def main():
         sys.exit("make bench: %s" % error)
     finally:
         lab.close()
-    loads["end"] = load_average()
-    ended = utc_now()
-    text = report(machine, started, ended, loads, convergence, dataplane, services, args.repeat, args.first_runs)
-    sys.stdout.write("\n" + text)
-    if args.results:
-        os.makedirs(args.results, exist_ok=True)
-        base = os.path.join(args.results, started.strftime("%Y-%m-%dT%H%MZ") + "-lab")
-        with open(base + ".txt", "w", encoding="utf-8") as handle:
-            handle.write(text)
-        with open(base + ".json", "w", encoding="utf-8") as handle:
-            json.dump({"started": started.isoformat(), "ended": ended.isoformat(), "machine": machine, "load": loads,
-                       "repeat": args.repeat, "first_runs": args.first_runs, "convergence": convergence, "dataplane": dataplane,
-                       "services": services}, handle, indent=1, sort_keys=True)
+    sys.stdout.write("\n" + log.text())
+    base = log.checkpoint()
+    if base:
         print("written to %s.txt and %s.json" % (base, base))
 
 
