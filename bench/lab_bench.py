@@ -149,8 +149,8 @@ class Lab:
         result = subprocess.run(self.ssh_argv(host) + [command], input=stdin, capture_output=True, text=True,
                                 timeout=timeout, check=False)
         if result.returncode != 0:
-            raise BenchError("%s: `%s` failed (%d): %s" % (host, command, result.returncode,
-                                                            (result.stderr or result.stdout).strip()))
+            problem = (result.stderr or result.stdout).strip()
+            raise BenchError("%s: `%s` failed (%d): %s" % (host, command, result.returncode, problem))
         return result.stdout
 
     def close(self):
@@ -349,8 +349,8 @@ def bench_dataplane(lab, seconds, log):
                          "it existed; run `make lab-stop lab-up`" % (target, IPERF_PORT))
     paths = {"mesh": (mesh_name(lab, target), IPERF_PORT),
              "underlay": (lab.hostvars[target].get("wg_mesh_endpoint", "10.0.2.2"), int(host_port))}
-    log("data plane: %s -> %s, mesh %s:%d, underlay %s:%d" % (client, target, paths["mesh"][0], paths["mesh"][1],
-                                                             paths["underlay"][0], paths["underlay"][1]))
+    log("data plane: %s -> %s, mesh %s:%d, underlay %s:%d"
+        % (client, target, paths["mesh"][0], paths["mesh"][1], paths["underlay"][0], paths["underlay"][1]))
     results = {"client": client, "target": target, "paths": {key: "%s:%d" % value for key, value in paths.items()}}
     for path, (address, port) in paths.items():
         with transient_unit(lab, target, "fakevpc-bench-iperf3", "iperf3 -s -p %d" % IPERF_PORT):
@@ -374,7 +374,8 @@ def inventory_services(lab):
     return lab.hostvars[lab.names[0]].get("vpc_service_services", [])
 
 
-def bench_service_definitions(lab, target):
+def bench_service_definitions(target):
+    """The bench's services on the target server, in the vpc_service role's terms."""
     definitions = []
     for name, port, mode, kind in BENCH_SERVICES:
         if kind == "iperf3":
@@ -390,7 +391,7 @@ def bench_services(ansible, lab, seconds, log):
     client, target = lab.names[0], lab.names[1]
     log("services on %s, from %s over the mesh and direct on %s" % (target, client, target))
     ansible.play("bench services added", SITE, ansible.fastest(),
-                 {"vpc_service_services": inventory_services(lab) + bench_service_definitions(lab, target)})
+                 {"vpc_service_services": inventory_services(lab) + bench_service_definitions(target)})
     try:
         ports = {(mode, kind): port for _name, port, mode, kind in BENCH_SERVICES}
         for _name, port, _mode, _kind in BENCH_SERVICES:
@@ -443,11 +444,10 @@ def report(machine, started, ended, loads, convergence, dataplane, services, rep
             profile = convergence[strategy]["rerun_profile"]
             lines += ["", "## idempotent rerun, %s: where its %.1f s go (median per task)" % (strategy, profile["total"]),
                       "%8.1f s  %s" % (profile["startup"], "ansible-playbook start-up (to the first play)")]
-            tasks_total = sum(task["seconds"] for task in profile["tasks"])
             for task in profile["tasks"][:10]:
                 lines.append("%8.1f s  %s" % (task["seconds"], task["task"]))
-            lines.append("%8.1f s  %s" % (tasks_total - sum(task["seconds"] for task in profile["tasks"][:10]),
-                                           "the other %d tasks" % max(0, len(profile["tasks"]) - 10)))
+            others = profile["tasks"][10:]
+            lines.append("%8.1f s  the other %d tasks" % (sum(task["seconds"] for task in others), len(others)))
     if dataplane:
         lines += ["", "## data plane: %s -> %s (mesh %s, underlay %s)" % (
             dataplane["client"], dataplane["target"], dataplane["paths"]["mesh"], dataplane["paths"]["underlay"]),
@@ -463,8 +463,8 @@ def report(machine, started, ended, loads, convergence, dataplane, services, rep
         lines += ["", "## VPC-only service on %s 127.0.0.1: from %s over the mesh, and direct on %s" % (
             services["target"], services["client"], services["target"]),
             "%-34s %12s %12s %12s" % ("", "socat", "iptables", "direct")]
-        lines.append("%-34s" % "iperf3 TCP, Mbit/s" + "".join("%13.1f" % services["iperf3_mbit"][route]
-                                                               for route in ("socat", "iptables", "direct")))
+        routes = ("socat", "iptables", "direct")
+        lines.append("%-34s" % "iperf3 TCP, Mbit/s" + "".join("%13.1f" % services["iperf3_mbit"][route] for route in routes))
         lines.append("%-34s" % "new connections/s (1-byte echo)" + "".join(
             "%13.0f" % services["connections_per_s"][route] for route in ("socat", "iptables", "direct")))
     return "\n".join(lines) + "\n"

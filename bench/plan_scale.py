@@ -58,7 +58,7 @@ def main():
     if args.results:
         os.makedirs(args.results, exist_ok=True)
         path = os.path.join(args.results, "%s-plan.txt" % datetime.date.today().isoformat())
-        with open(path, "w") as handle:
+        with open(path, "w", encoding="utf-8") as handle:
             handle.write(report)
         print("written to %s" % path)
 

@@ -48,8 +48,7 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     lines = ["# site.yml on simulated servers (namespaces, wireguard-go, stock strategy), %s, %d cores, load at start %s"
              % (started.strftime("%Y-%m-%d %H:%M UTC"), os.cpu_count(), "/".join("%.2f" % load for load in os.getloadavg())),
-             "%8s %12s %14s %10s %14s %12s %12s" % ("servers", "interfaces", "first run s", "changed", "rerun s",
-                                                     "changed", "ping 1->N")]
+             "%8s %12s %14s %10s %14s %12s %12s" % ("servers", "interfaces", "first run s", "changed", "rerun s", "changed", "ping 1->N")]
     print(lines[0], flush=True)
     with tempfile.TemporaryDirectory(prefix="fakevpc-scale-") as workdir:
         for count in args.servers:
