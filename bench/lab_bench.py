@@ -169,8 +169,9 @@ class Ansible:
         self.mitogen_dir = mitogen_strategy_dir()
         self.runs = 0
 
-    def strategies(self):
-        return [strategy for strategy in STRATEGIES if strategy == "linear" or self.mitogen_dir]
+    def strategies(self, wanted):
+        """The wanted strategies, in the bench's order, without mitogen's when it is not installed."""
+        return [strategy for strategy in STRATEGIES if strategy in wanted and (strategy == "linear" or self.mitogen_dir)]
 
     def environment(self, strategy, times_file):
         env = dict(os.environ)
@@ -245,15 +246,15 @@ def task_profile(runs):
             "total": statistics.median(run["seconds"] for run in runs)}
 
 
-def bench_convergence(ansible, lab, repeat, first_runs, log, results):
-    """Floor, first run, rerun and 4th-server run of site.yml, per strategy; leaves 3 servers converged.
+def bench_convergence(ansible, strategies, repeat, first_runs, log, results):
+    """Floor, first run and rerun of site.yml on the 3 servers, per strategy; leaves them converged.
 
-    Floors and reruns are repeated `repeat` times; first runs and 4th-server runs, which each need a removal
-    run before them, `first_runs` times. The reruns follow the last first run. Fills `results` (by strategy)
-    as measurements complete, and calls log.checkpoint() after each.
+    Floors and reruns are repeated `repeat` times; first runs, which each need a removal run before them,
+    `first_runs` times (0: none). The reruns follow the last first run. Fills `results` (by strategy) and
+    calls log.checkpoint() after each strategy.
     """
     fastest = ansible.fastest()
-    for strategy in ansible.strategies():
+    for strategy in strategies:
         log("convergence, strategy %s" % strategy)
         # Warm up: SSH master connections (stock) and the guests' page cache, as for any rerun.
         ansible.play("warm-up floor", FLOOR, strategy)
@@ -263,17 +264,23 @@ def bench_convergence(ansible, lab, repeat, first_runs, log, results):
             removal.append(ansible.play("removal run", SITE, fastest, REMOVAL_VARS))
             first.append(ansible.play("first run", SITE, strategy))
         rerun = [ansible.play("rerun", SITE, strategy) for _run in range(repeat)]
-        results[strategy] = {"floor": median_run(floor), "first": median_run(first), "rerun": median_run(rerun),
-                             "removal": median_run(removal), "rerun_profile": task_profile(rerun)}
+        results[strategy] = {"floor": median_run(floor), "rerun": median_run(rerun), "rerun_profile": task_profile(rerun)}
+        if first_runs:
+            results[strategy].update(first=median_run(first), removal=median_run(removal))
         log.checkpoint()
+
+
+def bench_fourth_server(ansible, lab, strategies, first_runs, log, results):
+    """site.yml run adding a 4th server, per strategy, `first_runs` times each; leaves 3 servers converged."""
+    fastest = ansible.fastest()
     log("convergence: adding a 4th server")
     with lab_of_four(ansible, lab) as overlay:
-        for strategy in ansible.strategies():
+        for strategy in strategies:
             added = []
             for _run in range(first_runs):
                 ansible.play("4th server left out", SITE, fastest, inventories=(LAB_INVENTORY, overlay))
                 added.append(ansible.play("4th server added", SITE, strategy))
-            results[strategy]["add_fourth"] = median_run(added)
+            results.setdefault(strategy, {})["add_fourth"] = median_run(added)
             log.checkpoint()
 
 
@@ -427,20 +434,23 @@ def report(machine, started, ended, loads, convergence, dataplane, services, rep
                  (ended - started).total_seconds() / 60)]
     if convergence:
         strategies = list(convergence)
-        lines += ["", "## convergence: seconds, median [min-max] of %d floors and reruns, %d first and 4th-server runs"
-                  % (repeat, first_runs),
+        lines += ["", "## convergence: seconds, median [min-max] of %d floors and reruns, %d first and 4th-server runs;"
+                  " 3 servers" % (repeat, first_runs),
                   "%-44s" % "" + "".join("%24s" % strategy for strategy in strategies)]
         rows = (("floor (facts + ping)", "floor"), ("removal run (wg_mesh_state=absent, mitogen)", "removal"),
                 ("site.yml first run (after removal)", "first"), ("site.yml idempotent rerun", "rerun"),
                 ("site.yml run adding a 4th server", "add_fourth"))
         for label, key in rows:
-            if all(key in convergence[strategy] for strategy in strategies):
-                lines.append("%-44s" % label + "".join("%24s" % fmt_run(convergence[s][key]) for s in strategies))
+            if any(key in convergence[strategy] for strategy in strategies):
+                lines.append("%-44s" % label + "".join("%24s" % (fmt_run(convergence[s][key]) if key in convergence[s] else "-")
+                                                       for s in strategies))
+        measured = [s for s in strategies if "rerun" in convergence[s]]
         lines.append("%-44s" % "rerun / floor" + "".join(
-            "%24.2f" % (convergence[s]["rerun"]["median"] / convergence[s]["floor"]["median"]) for s in strategies))
+            "%24s" % ("%.2f" % (convergence[s]["rerun"]["median"] / convergence[s]["floor"]["median"]) if s in measured else "-")
+            for s in strategies))
         lines.append("%-44s" % "changed tasks in the reruns (0: idempotent)" + "".join(
-            "%24s" % ",".join(map(str, convergence[s]["rerun"]["changed"])) for s in strategies))
-        for strategy in strategies:
+            "%24s" % (",".join(map(str, convergence[s]["rerun"]["changed"])) if s in measured else "-") for s in strategies))
+        for strategy in measured:
             profile = convergence[strategy]["rerun_profile"]
             lines += ["", "## idempotent rerun, %s: where its %.1f s go (median per task)" % (strategy, profile["total"]),
                       "%8.1f s  %s" % (profile["startup"], "ansible-playbook start-up (to the first play)")]
@@ -508,13 +518,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="floor and rerun runs per strategy (median)")
     parser.add_argument("--first-runs", type=int, default=3,
-                        help="first runs and 4th-server runs per strategy (median), each after a removal run")
+                        help="first runs and 4th-server runs per strategy (median), each after a removal run; 0: none")
     parser.add_argument("--seconds", type=int, default=10, help="seconds per iperf3 and connection-rate test")
-    parser.add_argument("--only", action="append", choices=["convergence", "dataplane", "services"],
-                        help="measure only this part (repeatable); default: all")
+    parser.add_argument("--only", action="append", choices=["dataplane", "services", "convergence", "fourth"],
+                        help="measure only this part (repeatable); default: all; fourth: adding a 4th server")
+    parser.add_argument("--strategy", action="append", choices=STRATEGIES,
+                        help="convergence with this strategy only (repeatable); default: both")
     parser.add_argument("--results", help="directory for the dated results files")
     args = parser.parse_args()
-    parts = args.only or ["dataplane", "services", "convergence"]
+    parts = args.only or ["dataplane", "services", "convergence", "fourth"]
     log = Progress(args)
     workdir = tempfile.mkdtemp(prefix="fakevpc-bench-")
     log("logs of every run in %s" % workdir)
@@ -532,8 +544,11 @@ def main():
                     log.checkpoint()
             finally:
                 remove_probe(lab, lab.names[:2])
+        strategies = ansible.strategies(args.strategy or STRATEGIES)
         if "convergence" in parts:
-            bench_convergence(ansible, lab, args.repeat, args.first_runs, log, log.parts["convergence"])
+            bench_convergence(ansible, strategies, args.repeat, args.first_runs, log, log.parts["convergence"])
+        if "fourth" in parts and args.first_runs:
+            bench_fourth_server(ansible, lab, strategies, args.first_runs, log, log.parts["convergence"])
     except (BenchError, subprocess.TimeoutExpired) as error:
         log("failed: %s; converging the lab again before stopping" % error)
         with contextlib.suppress(BenchError):
