@@ -251,22 +251,24 @@ def bench_convergence(ansible, strategies, repeat, first_runs, log, results):
 
     Floors and reruns are repeated `repeat` times; first runs, which each need a removal run before them,
     `first_runs` times (0: none). The reruns follow the last first run. Fills `results` (by strategy) and
-    calls log.checkpoint() after each strategy.
+    calls log.checkpoint() after each measurement.
     """
     fastest = ansible.fastest()
     for strategy in strategies:
         log("convergence, strategy %s" % strategy)
         # Warm up: SSH master connections (stock) and the guests' page cache, as for any rerun.
         ansible.play("warm-up floor", FLOOR, strategy)
-        floor = [ansible.play("floor", FLOOR, strategy) for _run in range(repeat)]
-        first, removal = [], []
-        for _run in range(first_runs):
-            removal.append(ansible.play("removal run", SITE, fastest, REMOVAL_VARS))
-            first.append(ansible.play("first run", SITE, strategy))
-        rerun = [ansible.play("rerun", SITE, strategy) for _run in range(repeat)]
-        results[strategy] = {"floor": median_run(floor), "rerun": median_run(rerun), "rerun_profile": task_profile(rerun)}
+        results[strategy] = {"floor": median_run([ansible.play("floor", FLOOR, strategy) for _run in range(repeat)])}
+        log.checkpoint()
         if first_runs:
+            first, removal = [], []
+            for _run in range(first_runs):
+                removal.append(ansible.play("removal run", SITE, fastest, REMOVAL_VARS))
+                first.append(ansible.play("first run", SITE, strategy))
             results[strategy].update(first=median_run(first), removal=median_run(removal))
+            log.checkpoint()
+        rerun = [ansible.play("rerun", SITE, strategy) for _run in range(repeat)]
+        results[strategy].update(rerun=median_run(rerun), rerun_profile=task_profile(rerun))
         log.checkpoint()
 
 
