@@ -251,15 +251,18 @@ def bench_convergence(ansible, strategies, repeat, first_runs, log, results):
 
     Floors and reruns are repeated `repeat` times; first runs, which each need a removal run before them,
     `first_runs` times (0: none). The reruns follow the last first run. Fills `results` (by strategy) and
-    calls log.checkpoint() after each measurement.
+    calls log.checkpoint() after each run.
     """
     fastest = ansible.fastest()
     for strategy in strategies:
         log("convergence, strategy %s" % strategy)
         # Warm up: SSH master connections (stock) and the guests' page cache, as for any rerun.
         ansible.play("warm-up floor", FLOOR, strategy)
-        results[strategy] = {"floor": median_run([ansible.play("floor", FLOOR, strategy) for _run in range(repeat)])}
-        log.checkpoint()
+        floor = []
+        for _run in range(repeat):
+            floor.append(ansible.play("floor", FLOOR, strategy))
+            results[strategy] = {"floor": median_run(floor)}
+            log.checkpoint()
         if first_runs:
             first, removal = [], []
             for _run in range(first_runs):
@@ -267,9 +270,11 @@ def bench_convergence(ansible, strategies, repeat, first_runs, log, results):
                 first.append(ansible.play("first run", SITE, strategy))
             results[strategy].update(first=median_run(first), removal=median_run(removal))
             log.checkpoint()
-        rerun = [ansible.play("rerun", SITE, strategy) for _run in range(repeat)]
-        results[strategy].update(rerun=median_run(rerun), rerun_profile=task_profile(rerun))
-        log.checkpoint()
+        rerun = []
+        for _run in range(repeat):
+            rerun.append(ansible.play("rerun", SITE, strategy))
+            results[strategy].update(rerun=median_run(rerun), rerun_profile=task_profile(rerun))
+            log.checkpoint()
 
 
 def bench_fourth_server(ansible, lab, strategies, first_runs, log, results):
