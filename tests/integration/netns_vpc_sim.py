@@ -150,7 +150,7 @@ class Apps:
 
     def __init__(self, host: simservers.SimServer):
         self.host = host
-        self.procs: list[subprocess.Popen] = []
+        self.procs: list[tuple[str, subprocess.Popen]] = []
 
     def start(self, netns: str, port: int, text: str) -> None:
         """A one-line HTTP answer 'HTTP/1.0 200 <text>' on port, inside netns; returns once it listens."""
@@ -162,16 +162,19 @@ class Apps:
                 "    c.recv(1024); c.sendall(b'HTTP/1.0 200 %s\\r\\n\\r\\n'); c.close()\n" % (port, text))
         proc = self.host.popen(["ip", "netns", "exec", netns, "python3", "-c", code],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.procs.append(proc)
+        self.procs.append((netns, proc))
         deadline = time.monotonic() + 10
         while ":%d " % port not in self.host.run(["ip", "netns", "exec", netns, "ss", "-ltnH"]).stdout:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise simservers.SimError("app on %s:%d did not start" % (netns, port))
             time.sleep(0.05)
 
-    def stop(self) -> None:
-        """End the apps: the nsenter processes we started and, inside, their children (by PID, from the host)."""
-        for proc in self.procs:
+    def stop(self, netns: str | None = None) -> None:
+        """End the apps (those in netns only, when given): the nsenter processes we started and, inside, their
+        children (by PID, from the host)."""
+        for where, proc in self.procs:
+            if netns and where != netns:
+                continue
             for pid in _descendants(proc.pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -179,7 +182,7 @@ class Apps:
                     pass
             proc.kill()
             proc.wait(timeout=10)
-        self.procs = []
+        self.procs = [(where, proc) for where, proc in self.procs if netns and where != netns]
 
 
 def _descendants(pid: int) -> list[int]:

@@ -4,9 +4,11 @@
 """The netns_vpc role on a simulated host whose uplink leads to a simulated upstream ("the internet").
 
 One host for the whole module, the tests run in order and build on each other:
-bad input -> check mode on a fresh host -> apply and the traffic matrix -> rerun -> a simulated reboot rebuilt
-by the boot script alone -> peering -> removing one VPC -> removal of everything, compared byte for byte
-with the host before the first run (ip -d link, ip netns, iptables-nft-save, iptables-legacy-save, nft).
+bad input -> check mode on a fresh host -> apply and the traffic matrix -> rerun, and check mode on the built
+host -> a simulated reboot rebuilt by the boot script alone -> peering (check mode first) -> removing one VPC
+-> removal of everything, compared byte for byte with the host before the first run (ip -d link, ip netns,
+iptables-nft-save, iptables-legacy-save, nft). A second host, on the legacy iptables backend, gets the same
+VPCs and the same exact removal.
 
 No systemd here (PID 1 is not systemd): the apps run as processes the test starts in the subnets'
 namespaces and ends by PID; that the role starts them as units is left to the lab VMs.
@@ -39,23 +41,38 @@ ALPHA = {
                       {"host_port": 15432, "subnet": "db", "port": 5432}],
     "apps": [{"name": "web", "subnet": "web", "command": "/usr/bin/python3 -m http.server 8080", "port": 8080}],
 }
-# A subnet name long enough to need a hashed veth name (v-beta-application is 18 characters).
-BETA = {"name": "beta", "cidr": "10.20.0.0/16", "subnets": [{"name": "application", "cidr": "10.20.1.0/24", "type": "public"}]}
+# A subnet name long enough to need a hashed veth name (v-beta-application is 18 characters). Its policy:
+# port 8080 only from alpha's web subnet (by source), port 9000 dropped, pings answered, the rest refused;
+# no connection out to port 5432 of alpha (egress).
+BETA = {
+    "name": "beta", "cidr": "10.20.0.0/16",
+    "subnets": [{"name": "application", "cidr": "10.20.1.0/24", "type": "public"}],
+    "policies": [{"subnet": "application",
+                  "ingress": [{"port": 8080, "protocol": "tcp", "source": "10.10.1.0/24", "action": "allow"},
+                              {"port": 9000, "protocol": "tcp", "action": "drop"},
+                              {"protocol": "icmp", "action": "allow"}],
+                  "ingress_default": "deny",
+                  "egress": [{"port": 5432, "protocol": "tcp", "destination": "10.10.0.0/16", "action": "deny"}]}],
+}
 
 NS_WEB, NS_DB, NS_BETA = "ns-alpha-web", "ns-alpha-db", "ns-beta-application"
 WEB, DB, BETA_ADDRESS = "10.10.1.2", "10.10.2.2", "10.20.1.2"
 
 
 class Lab:
-    def __init__(self, net):
+    def __init__(self, net, variables=None, setup=()):
+        """setup: commands run on the host before it is recorded as it was before the first run."""
         self.net = net
+        self.variables = variables or {}
         self.host, self.upstream = sim.prepare(net)
+        for argv in setup:
+            self.host.run(argv)
         self.before = sim.exact_state(self.host)
         self.apps = sim.Apps(self.host)
         self.files = sim.files_of(net)
 
     def play(self, vpcs, playbook=PLAYBOOK, expect_rc=0, **kwargs):
-        inventory = sim.inventory(self.net, self.host, {"netns_vpc_vpcs": vpcs})
+        inventory = sim.inventory(self.net, self.host, dict(self.variables, netns_vpc_vpcs=vpcs))
         run = simservers.run_playbook(playbook, inventory, verbose=0, **kwargs)
         print("%s: rc=%d %.1fs %s" % (playbook.name, run.rc, run.seconds, run.recap))
         assert run.rc == expect_rc, run.describe()
@@ -65,6 +82,8 @@ class Lab:
         self.apps.start(NS_WEB, 8080, "web")
         self.apps.start(NS_WEB, 2222, "ssh")  # listening, so a refusal is the policy's
         self.apps.start(NS_DB, 5432, "db")
+        self.apps.start(NS_BETA, 8080, "beta")
+        self.apps.start(NS_BETA, 9000, "beta9000")  # listening, so a timeout is the policy's drop
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +138,11 @@ def test_apply_builds_isolated_vpcs_with_nat_policies_and_port_forwards(lab):
     assert sim.connect(host, WEB, 8080, NS_DB) == "HTTP/1.0 200 web"
     assert sim.connect(host, WEB, 2222, NS_DB) == "refused"
     assert sim.connect(host, WEB, 2222, NS_WEB) == "HTTP/1.0 200 ssh"  # inside the subnet itself: no policy
+    # beta's policy, from the host (its address on br-beta is not alpha's web subnet): refused by default,
+    # dropped on 9000, pings answered
+    assert sim.connect(host, BETA_ADDRESS, 8080) == "refused"
+    assert sim.connect(host, BETA_ADDRESS, 9000) == "error: timed out"
+    assert sim.ping(host, BETA_ADDRESS)
     # host ports forwarded from the internet to a public and to a private subnet
     assert sim.connect(upstream, sim.HOST_IP, 18080) == "HTTP/1.0 200 web"
     assert sim.connect(upstream, sim.HOST_IP, 15432) == "HTTP/1.0 200 db"
@@ -134,9 +158,11 @@ def test_apply_builds_isolated_vpcs_with_nat_policies_and_port_forwards(lab):
     assert "All 12 checks agree with the plan." in check.stdout
 
 
-def test_a_second_run_reports_no_change(lab):
+def test_a_second_run_reports_no_change_and_neither_does_check_mode(lab):
     run = lab.play([ALPHA, BETA])
     assert run.recap["nv1"]["changed"] == 0
+    check = lab.play([ALPHA, BETA], check=True, diff=True)
+    assert check.recap["nv1"]["changed"] == 0
 
 
 def test_after_a_reboot_the_boot_script_alone_rebuilds_what_the_role_built(lab):
@@ -164,14 +190,26 @@ def test_after_a_reboot_the_boot_script_alone_rebuilds_what_the_role_built(lab):
 def test_peering_opens_exactly_the_two_cidrs_and_one_vpc_is_removed_alone(lab):
     peered = copy.deepcopy(BETA)
     peered["peerings"] = ["alpha"]
-    lab.play([ALPHA, peered])
     host = lab.host
+    built = sim.converged_state(host)
+    check = lab.play([ALPHA, peered], check=True, diff=True)
+    assert check.recap["nv1"]["changed"] > 0
+    assert sim.converged_state(host) == built and not sim.ping(host, BETA_ADDRESS, NS_DB, tries=1)
+
+    lab.play([ALPHA, peered])
     assert sim.ping(host, BETA_ADDRESS, NS_DB) and sim.ping(host, DB, NS_BETA) and sim.ping(host, WEB, NS_BETA)
+    # beta's policy across the peering: 8080 from alpha's web subnet only; nothing out to alpha's 5432
+    assert sim.connect(host, BETA_ADDRESS, 8080, NS_WEB) == "HTTP/1.0 200 beta"
+    assert sim.connect(host, BETA_ADDRESS, 8080, NS_DB) == "refused"
+    assert sim.connect(host, DB, 5432, NS_WEB) == "HTTP/1.0 200 db"
+    assert sim.connect(host, DB, 5432, NS_BETA) == "refused"
+    assert sim.connect(host, WEB, 8080, NS_BETA) == "HTTP/1.0 200 web"
     rules = host.run(["iptables", "-S", "NVPC-FORWARD"]).stdout
     assert rules.count("-s 10.10.0.0/16 -d 10.20.0.0/16 -i br-alpha -o br-beta") == 1
     assert rules.count("-s 10.20.0.0/16 -d 10.10.0.0/16 -i br-beta -o br-alpha") == 1
     assert "10.20.0.0/16 via 10.10.2.1" in host.run(["ip", "-n", NS_DB, "route"]).stdout
 
+    lab.apps.stop(NS_BETA)  # the role refuses to remove a namespace where processes still run
     lab.play([ALPHA, {"name": "beta", "state": "absent", "subnets": [{"name": "application"}]}])
     assert NS_BETA not in host.run(["ip", "netns"]).stdout
     assert "br-beta" not in host.run(["ip", "link"]).stdout and "br-beta" not in host.run(["iptables-save"]).stdout
@@ -188,3 +226,35 @@ def test_removal_leaves_the_host_exactly_as_before(lab):
         assert after[key] == text, key
     assert not (lab.files / "state").exists() and not (lab.files / "netns-vpc-up").exists()
     assert list((lab.files / "units").iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def legacy_lab(make_simnet_module):
+    """A host whose iptables is legacy, its filter and nat tables in use before the role runs."""
+    net = make_simnet_module(2, prefix="nl", underlay=sim.UNDERLAY)
+    lab = Lab(net, {"netns_vpc_iptables_backend": "legacy"},
+              setup=[["iptables-legacy", "-t", "filter", "-S"], ["iptables-legacy", "-t", "nat", "-S"]])
+    yield lab
+    lab.apps.stop()
+
+
+def test_the_legacy_backend_builds_the_same_vpcs_and_removal_leaves_both_rule_sets_as_before(legacy_lab):
+    lab, host = legacy_lab, legacy_lab.host
+    assert "*nat" in lab.before["iptables-legacy-save"] and lab.before["iptables-nft-save"] == ""
+    run = lab.play([ALPHA, BETA])
+    assert run.recap["nl1"]["changed"] > 0
+    assert "-j NVPC-FORWARD" in host.run(["iptables-legacy-save"]).stdout
+    assert sim.exact_state(host)["nft list ruleset"] == lab.before["nft list ruleset"]  # nothing in nft
+    lab.start_apps()
+    assert sim.ping(host, DB, NS_WEB) and not sim.ping(host, BETA_ADDRESS, NS_WEB, tries=1)
+    assert sim.ping(host, sim.INTERNET_IP, NS_WEB) and not sim.ping(host, sim.INTERNET_IP, NS_DB, tries=1)
+    assert sim.connect(host, WEB, 8080, NS_DB) == "HTTP/1.0 200 web"
+    assert sim.connect(host, WEB, 2222, NS_DB) == "refused"
+    assert sim.connect(lab.upstream, sim.HOST_IP, 15432) == "HTTP/1.0 200 db"
+    assert lab.play([ALPHA, BETA]).recap["nl1"]["changed"] == 0
+
+    lab.apps.stop()
+    lab.play([ALPHA, BETA], extra_vars={"netns_vpc_state": "absent"})
+    after = sim.exact_state(host)
+    for key, text in lab.before.items():
+        assert after[key] == text, key
