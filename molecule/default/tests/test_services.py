@@ -7,15 +7,13 @@ included, and nothing answers off the mesh."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-import testinfra.utils.ansible_runner
 
-INVENTORY = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory")
-RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
-SERVERS = sorted(RUNNER.get_hosts("vpc"))
-SERVICES = RUNNER.get_variables(SERVERS[0]).get("vpc_service_services", [])
+from lab import SERVERS, services
+
+SERVICES = services()
+PRESENT = [s for s in SERVICES if s.get("state", "present") == "present"]
+REMOVED = [s for s in SERVICES if s.get("state", "present") == "absent"]
 TRIES = 5
 
 testinfra_hosts = SERVERS
@@ -29,17 +27,17 @@ def answer(host, address, port):
     return result.stdout.strip() if result.rc == 0 else None
 
 
-def test_the_lab_inventory_has_the_echo_services_in_both_modes():
+def test_the_lab_has_the_echo_services_in_both_modes():
     assert {(s["name"], s.get("mode", "socat")) for s in SERVICES} == {("myecho", "socat"), ("myecho-fast", "iptables")}
 
 
-@pytest.mark.parametrize("service", SERVICES, ids=[s["name"] for s in SERVICES])
+@pytest.mark.parametrize("service", PRESENT, ids=[s["name"] for s in PRESENT])
 def test_every_server_reaches_the_service_by_name(host, service):
     server = service["servers"][0]
     assert answer(host, "%s.vpcdomain" % server, service["port"]) == "123"
 
 
-@pytest.mark.parametrize("service", SERVICES, ids=[s["name"] for s in SERVICES])
+@pytest.mark.parametrize("service", PRESENT, ids=[s["name"] for s in PRESENT])
 def test_nothing_answers_off_the_mesh(host, service):
     if host.backend.get_hostname() not in service["servers"]:
         pytest.skip("the service does not run here")
@@ -50,3 +48,18 @@ def test_nothing_answers_off_the_mesh(host, service):
     listening = host.check_output("ss -Hlnt sport = :%d" % service["port"]).split("\n")
     local_addresses = sorted(line.split()[3].rsplit(":", 1)[0] for line in listening if line.strip())
     assert all(a == "127.0.0.1" or a.startswith("192.168.") for a in local_addresses), local_addresses
+
+
+@pytest.mark.parametrize("service", REMOVED, ids=[s["name"] for s in REMOVED])
+def test_a_removed_service_leaves_nothing(host, service):
+    if host.backend.get_hostname() not in service["servers"]:
+        pytest.skip("the service did not run here")
+    mesh = host.check_output("ip -4 -o address show type wireguard").split()
+    addresses = [word.split("/")[0] for word in mesh if word.startswith("192.168.")]
+    assert addresses, "no mesh address"
+    assert all(answer(host, address, service["port"]) is None for address in addresses)
+    assert host.run("ls /etc/systemd/system/fakevpc-svc-%s-* /etc/systemd/system/fakevpc-app-%s.service"
+                    % (service["name"], service["name"])).stdout.strip() == ""
+    with host.sudo():
+        rules = host.check_output("iptables-save")
+    assert "--dport %d" % service["port"] not in rules
