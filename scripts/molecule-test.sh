@@ -7,9 +7,9 @@ set -uo pipefail
 
 project=${1:?usage: molecule-test.sh PROJECT_DIR [SCENARIO]}
 scenario=${2:-default}
-config="$project/molecule/$scenario/molecule.yml"
-[ -f "$config" ] || { echo "molecule-test.sh: no scenario at $config" >&2; exit 2; }
 cd "$project" || exit 2
+config="molecule/$scenario/molecule.yml"
+[ -f "$config" ] || { echo "molecule-test.sh: no scenario at $project/$config" >&2; exit 2; }
 
 # Scenarios live in molecule/ (a role's or the collection's), not in molecule 26's extensions/molecule/.
 export MOLECULE_GLOB="molecule/*/molecule.yml"
@@ -26,6 +26,8 @@ for step in ["destroy"] + [s for s in sequence if s != "destroy"]:
     print(step.replace("_", "-"))
 PY
 )
+# At least one step besides the first destroy, or the scenario was not read: fail rather than test nothing.
+[ "${#steps[@]}" -gt 1 ] || { echo "molecule-test.sh: no test_sequence read from $project/$config" >&2; exit 2; }
 echo "molecule: $project ($scenario): ${steps[*]}, destroy; strategy ${ANSIBLE_STRATEGY:-linear}"
 
 names=()
