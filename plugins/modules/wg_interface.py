@@ -21,7 +21,7 @@ description:
     (routes come from the addresses' prefixes, as when applied live), and, where systemd is running, enables
     C(wg-quick@<name>.service) so the interface comes back at boot. The unit is only enabled, not started:
     the live interface is configured directly, and the unit takes over at the next boot."
-  - O(state=absent) deletes the interface (which also ends its C(wireguard-go) process), disables the unit and
+  - O(state=absent) stops the unit if it is active and deletes the interface (which also ends its C(wireguard-go) process), disables the unit and
     removes the file.
 requirements:
   - C(wg) (wireguard-tools) and C(ip) (iproute2) on the target.
@@ -402,13 +402,23 @@ class WireGuardInterface:
             self.persist(wanted)
         self.add_diff(self.managed_view(live, wanted) if existed else None, wanted)
 
+    def unit_active(self):
+        rc, _stdout, _stderr = self.run("systemctl", "is-active", "--quiet", self.systemd_unit(), check_rc=False)
+        return rc == 0
+
     def absent(self):
         link = self.read_link()
         live = None
         if link is not None:
             live = self.read_state(link)
-            self.act("ip", "link", "del", "dev", self.name)
             self.result["peers_removed"] = list(live["peers"])
+            # The unit that brought the interface up at boot is stopped (wg-quick down deletes the link),
+            # rather than left active with no interface; whatever is left of the link is deleted.
+            stopped = os.path.isdir(SYSTEMD_RUNNING) and self.unit_active()
+            if stopped:
+                self.act("systemctl", "stop", self.systemd_unit())
+            if not stopped or self.module.check_mode or self.read_link() is not None:
+                self.act("ip", "link", "del", "dev", self.name)
         self.unpersist()
         self.add_diff(self.managed_view(live, None), None)
 

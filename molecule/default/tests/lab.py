@@ -106,8 +106,10 @@ class Probe:
 
     @property
     def lost(self):
-        """Requests without a reply; the last one may still have been in flight when the probe stopped."""
-        return sorted(set(range(1, self.sent)) - set(self.replies))
+        """Requests without a reply sent before the last request that had one (those after it may still have
+        been in flight when the probe stopped: under load, round trips reach half a second)."""
+        last = max(self.replies, default=0)
+        return sorted(set(range(1, last)) - set(self.replies))
 
     def first_reply_after(self, when):
         """Unix time of the first reply later than `when` (same clock), or None."""

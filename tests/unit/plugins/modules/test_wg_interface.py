@@ -60,7 +60,7 @@ class FakeTools:
         return [command for command, _data in self.calls]
 
     def mutating(self):
-        return [c for c in self.commands if c not in READ and c[:3] != ("systemctl", "is-enabled", "--quiet")]
+        return [c for c in self.commands if c not in READ and c[:3] not in (("systemctl", "is-enabled", "--quiet"), ("systemctl", "is-active", "--quiet"))]
 
 
 @pytest.fixture
@@ -223,16 +223,22 @@ def test_persistence_enables_the_unit_where_systemd_runs(run_module, tools, tmp_
     assert result["changed"] and fake.mutating() == [("systemctl", "enable", "wg-quick@wgvpc0.service")]
 
 
-def test_absent_deletes_link_unit_and_file(run_module, tools, tmp_path):
+@pytest.mark.parametrize("unit_active, removal", [
+    (3, [("ip", "link", "del", "dev", "wgvpc0")]),
+    (0, [("systemctl", "stop", "wg-quick@wgvpc0.service")]),
+], ids=["unit inactive: the link is deleted", "unit active: stopping it deletes the link"])
+def test_absent_deletes_link_unit_and_file(run_module, tools, tmp_path, unit_active, removal):
     config_dir = tmp_path / "wireguard"
     config_dir.mkdir()
     (config_dir / "wgvpc0.conf").write_text("x")
     answers = existing()
+    answers[READ[0]] = [answers[READ[0]], (1, "", "Device \"wgvpc0\" does not exist.")]
     answers[("systemctl", "is-enabled", "--quiet", "wg-quick@wgvpc0.service")] = (0, "", "")
+    answers[("systemctl", "is-active", "--quiet", "wg-quick@wgvpc0.service")] = (unit_active, "", "")
     fake = tools(answers, systemd=True)
     result = run_module(wg_interface, {"name": "wgvpc0", "state": "absent", "config_dir": str(config_dir)})[0]
     assert result["changed"] and result["peers_removed"] == [PEER_A, PEER_B]
-    assert fake.mutating() == [("ip", "link", "del", "dev", "wgvpc0"), ("systemctl", "disable", "wg-quick@wgvpc0.service")]
+    assert fake.mutating() == removal + [("systemctl", "disable", "wg-quick@wgvpc0.service")]
     assert not (config_dir / "wgvpc0.conf").exists()
 
 
