@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Print this server's mesh state as JSON: each WireGuard interface's ifindex, addresses, public key and
 peers (public keys only), the wg-quick units' start times (unix time, this server's clock) and /etc/hosts.
 

@@ -78,7 +78,6 @@ def snapshot(label, server):
 DISTURBED = {"add": "server4", "crash": "server2", "reboot": "server3", "remove": "server2"}
 
 
-
 _REPLY = re.compile(r"^\[(?P<time>[0-9.]+)\] \d+ bytes from .*icmp_seq=(?P<seq>\d+)")
 _SUMMARY = re.compile(r"^(?P<sent>\d+) packets transmitted, (?P<received>\d+) received")
 

@@ -22,6 +22,7 @@ RECOVERY_MAX = 30.0
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(RECORD), reason="no side effect recorded (run molecule side-effect)")
 
+
 def undisturbed(phase):
     return [probe for probe in probes(phase) if DISTURBED[phase] not in (probe.source, probe.target)]
 

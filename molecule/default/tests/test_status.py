@@ -14,7 +14,7 @@ STATUS = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "st
 
 
 def test_the_status_matrix_shows_every_server_and_succeeds():
-    run = subprocess.run(["ansible-playbook", "-i", INVENTORY, STATUS], capture_output=True, text=True, cwd=EPHEMERAL)
+    run = subprocess.run(["ansible-playbook", "-i", INVENTORY, STATUS], capture_output=True, text=True, cwd=EPHEMERAL, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     matrix = run.stdout[run.stdout.index("Show the matrix"):run.stdout.index("PLAY RECAP")]
     assert all(name in matrix for name in SERVERS), matrix
