@@ -24,7 +24,7 @@ lab-destroy: deps
 	$(BIN)/ansible-playbook playbooks/lab_destroy.yml
 
 # Every molecule scenario (PROJECT_DIR:SCENARIO), each timed step by step; all run, any failure fails.
-MOLECULE_SCENARIOS ?= .:default roles/netns_vpc:default
+MOLECULE_SCENARIOS ?= .:default .:wg_mesh_reboot roles/netns_vpc:default
 molecule: deps
 	@status=0; for s in $(MOLECULE_SCENARIOS); do \
 	    scripts/molecule-test.sh "$${s%%:*}" "$${s#*:}" || status=1; \
