@@ -1,0 +1,77 @@
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The qemu lab helper's refusals (roles/qemu_lab/files/qemu_lab.py): a port already in use, two VMs on one
+port, a missing tool, a pid file that names another process; and the serial console tail of its messages."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+
+import pytest
+
+HELPER = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "qemu_lab", "files", "qemu_lab.py")
+_SPEC = importlib.util.spec_from_file_location("qemu_lab_helper", HELPER)
+qemu_lab = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(qemu_lab)
+
+
+def lab(*ports):
+    """A spec of VMs server1..N with the given (ssh, wireguard) host ports on loopback."""
+    return {"listen": "127.0.0.1", "servers": [
+        {"name": "server%d" % index, "index": index, "ssh_port": ssh, "wg_port": wg}
+        for index, (ssh, wg) in enumerate(ports, start=1)]}
+
+
+@pytest.fixture
+def taken_tcp_port():
+    """A loopback TCP port held open by this test (by another program, as far as the lab can tell)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_port_in_use_is_named_with_its_vm_and_purpose(taken_tcp_port):
+    with pytest.raises(qemu_lab.LabError) as failure:
+        qemu_lab.check_ports(lab((taken_tcp_port, free_udp_port())), to_start=["server1"])
+    message = str(failure.value)
+    assert "server1: 127.0.0.1:%d/tcp (its SSH forward) is already in use" % taken_tcp_port in message
+
+
+def test_a_port_in_use_by_a_running_vm_of_the_lab_itself_is_fine(taken_tcp_port):
+    qemu_lab.check_ports(lab((taken_tcp_port, free_udp_port())), to_start=[])
+
+
+def test_two_vms_on_one_port_are_refused():
+    with pytest.raises(qemu_lab.LabError, match="server1 and server2 both use udp port 51821"):
+        qemu_lab.check_ports(lab((5001, 51821), (5002, 51821)), to_start=[])
+
+
+def test_a_missing_tool_names_its_package(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(qemu_lab.LabError, match="qemu-system-x86_64 not found in PATH: install the qemu-system-x86 package"):
+        qemu_lab.require_tool("qemu-system-x86_64", "qemu-system-x86")
+
+
+def test_a_pid_file_naming_another_process_is_not_a_vm(tmp_path):
+    pid_file = tmp_path / "server1.pid"
+    pid_file.write_text("%d\n" % os.getpid())
+    assert qemu_lab.running_pid(str(pid_file)) is None
+    assert qemu_lab.running_pid(str(tmp_path / "missing.pid")) is None
+
+
+def test_the_serial_tail_drops_terminal_escapes_and_keeps_the_last_lines(tmp_path):
+    log = tmp_path / "server1.serial.log"
+    log.write_bytes(b"".join(b"\x1b[0;32m  OK  \x1b[0m] line %d\r\n" % n for n in range(100)))
+    tail = qemu_lab.serial_tail(str(log)).splitlines()
+    assert len(tail) == qemu_lab.SERIAL_TAIL_LINES
+    assert tail[-1] == "      OK  ] line 99" and "\x1b" not in "".join(tail)
