@@ -23,6 +23,10 @@ PLAYBOOK = """
 - name: The netns modules on a real kernel
   hosts: netns_vpc
   gather_facts: false
+  vars:
+    web2_rules:
+      - -p tcp -m tcp --dport 9 -j REJECT --reject-with tcp-reset
+      - -s 10.99.0.1 -p icmp -j ACCEPT
   tasks:
     - name: Create the namespace web2
       fakevpc.vpc.netns:
@@ -76,9 +80,7 @@ PLAYBOOK = """
         namespace: web2
         chain: T-INPUT
         jump_from: [INPUT]
-        rules:
-          - -p tcp -m tcp --dport 9 -j REJECT --reject-with tcp-reset
-          - -s 10.99.0.1 -p icmp -j ACCEPT
+        rules: "{{ web2_rules }}"
       check_mode: "{{ item }}"
       loop: [false, false, true]
       register: chain
@@ -92,9 +94,7 @@ PLAYBOOK = """
         namespace: web2
         chain: T-INPUT
         jump_from: [INPUT]
-        rules:
-          - -p tcp -m tcp --dport 9 -j REJECT --reject-with tcp-reset
-          - -s 10.99.0.1 -p icmp -j ACCEPT
+        rules: "{{ web2_rules }}"
       register: jumps_fixed
 
     - name: Read the rules inside web2
