@@ -1,0 +1,408 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: systemd_units
+short_description: Manage a set of systemd units and their files exclusively, in one call
+version_added: 0.1.0
+description:
+  - Writes the unit files of O(units) (mode C(0644)) and the files they use, starts and enables the units,
+    and restarts or reloads (O(units[].on_change)) the running ones whose unit file or files changed.
+  - Units of O(unit_dir) that match O(prune_patterns) and are not listed are stopped, disabled and removed;
+    then the files of O(remove_files) are removed.
+  - Reads every file first and writes only those whose content, mode or owner differ, each through a
+    temporary file renamed over it. Runs C(systemctl daemon-reload) once, only when a unit file was written
+    or removed, and one C(systemctl show) for the state of every listed unit; each further C(systemctl)
+    verb runs once for all the units it applies to.
+  - With no unit listed and no unit file to prune or remove, runs no C(systemctl) command at all.
+requirements:
+  - systemd (C(systemctl)) on the target, unless O(units) is empty and nothing matches O(prune_patterns).
+options:
+  units:
+    description: Every unit to install and run.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The unit file name, such as C(myapp.service), written to O(unit_dir).
+        type: str
+        required: true
+      content:
+        description: The unit file's content.
+        type: str
+        required: true
+      on_change:
+        description:
+          - What a running unit gets when its unit file or one of its O(units[].files) changed.
+          - A unit that is not running is started instead.
+        type: str
+        choices: [restart, reload]
+        default: restart
+      files:
+        description: Files the unit uses (a script, a rules file); a change to one is a change to the unit.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          path:
+            description: Absolute path of the file. Missing parent directories are created with mode C(0755).
+            type: path
+            required: true
+          content:
+            description: The file's content. It is shown in the diff.
+            type: str
+            required: true
+          mode:
+            description: The file's mode, as an octal string such as V("0755") (quote it in YAML).
+            type: raw
+            default: "0644"
+  prune_patterns:
+    description:
+      - Shell patterns of unit file names in O(unit_dir), such as C(myapp-*.service). A unit file that matches
+        one and is not in O(units) is stopped and disabled (C(systemctl disable --now)), then removed.
+    type: list
+    elements: str
+    default: []
+  remove_files:
+    description: Absolute paths of files to remove, after pruning (the files of a pruned unit, for instance).
+    type: list
+    elements: path
+    default: []
+  unit_dir:
+    description: The directory of the unit files; systemd must load units from it.
+    type: path
+    default: /etc/systemd/system
+extends_documentation_fragment:
+  - fakevpc.vpc.attributes
+attributes:
+  check_mode:
+    support: full
+    details: C(systemctl show) still runs in check mode, to tell which units would be enabled, started, restarted or reloaded.
+  diff_mode:
+    support: full
+    details: One before/after entry per file written or removed, its mode in the header.
+notes:
+  - Files are owned by the user the module runs as (root, with C(become)).
+  - A running unit is one whose C(ActiveState) is C(active), C(activating) or C(reloading); an enabled unit is
+    one that C(systemctl is-enabled) would call enabled (C(enabled), C(enabled-runtime), C(static), C(alias),
+    C(indirect), C(generated), C(transient)).
+author:
+  - fakevpc developers (@fakevpc)
+"""
+
+EXAMPLES = r"""
+- name: Run an app and a firewall unit that reloads when its rules change, and remove the units of old apps
+  fakevpc.vpc.systemd_units:
+    units:
+      - name: myapp-web.service
+        content: "{{ lookup('ansible.builtin.template', 'myapp-web.service.j2') }}"
+      - name: myapp-firewall.service
+        content: "{{ lookup('ansible.builtin.template', 'myapp-firewall.service.j2') }}"
+        on_change: reload
+        files:
+          - path: /etc/myapp/firewall.rules
+            content: "{{ lookup('ansible.builtin.template', 'firewall.rules.j2') }}"
+          - path: /usr/local/lib/myapp/firewall
+            content: "{{ lookup('ansible.builtin.file', 'firewall', rstrip=false) }}"
+            mode: "0755"
+    prune_patterns: [myapp-*.service]
+
+- name: Stop, disable and remove every unit of the app and its files
+  fakevpc.vpc.systemd_units:
+    prune_patterns: [myapp-*.service]
+    remove_files: [/etc/myapp/firewall.rules, /usr/local/lib/myapp/firewall]
+"""
+
+RETURN = r"""
+written:
+  description: Paths of the files written (unit files and the units' files), in the order of O(units).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/systemd/system/myapp-web.service]
+removed:
+  description: Paths of the files removed (the unit files of the pruned units, then O(remove_files)).
+  returned: always
+  type: list
+  elements: str
+pruned:
+  description: Units stopped, disabled and removed.
+  returned: always
+  type: list
+  elements: str
+enabled:
+  description: Units enabled.
+  returned: always
+  type: list
+  elements: str
+started:
+  description: Units started (they were not running).
+  returned: always
+  type: list
+  elements: str
+restarted:
+  description: Running units restarted because their unit file or files changed.
+  returned: always
+  type: list
+  elements: str
+reloaded:
+  description: Running units reloaded because their unit file or files changed.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import fnmatch
+import os
+import re
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
+
+UNIT_NAME_CHARACTER = r"[A-Za-z0-9:_.@\\-]"
+# A unit name systemctl cannot take for an option: no leading '-', no '/'.
+UNIT_NAME = re.compile(r"^[A-Za-z0-9:_@\\]%s*\.[a-z]+$" % UNIT_NAME_CHARACTER)
+OCTAL_MODE = re.compile(r"^[0-7]{3,4}$")
+UNIT_MODE = 0o644
+DIRECTORY_MODE = 0o755
+RUNNING = ("active", "activating", "reloading")
+ENABLED = ("enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient")
+RESULT_LISTS = ("written", "removed", "pruned", "enabled", "started", "restarted", "reloaded")
+
+
+class SystemdUnits:
+    """Read every file and the units' state, compare with the wanted ones, act on the difference only."""
+
+    def __init__(self, module, runner):
+        self.module = module
+        self.runner = runner
+        self.params = module.params
+        self.unit_dir = os.path.normpath(module.params["unit_dir"])
+        self.owner = (os.geteuid(), os.getegid())
+        self.result = dict((name, []) for name in RESULT_LISTS)
+        self.diff = []
+
+    # -- wanted state -------------------------------------------------------------------------
+    def parse_mode(self, value, where):
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o7777:
+            return value
+        if isinstance(value, str) and OCTAL_MODE.match(value):
+            return int(value, 8)
+        self.module.fail_json(msg="%s: mode must be an octal string such as \"0644\", got %r" % (where, value))
+
+    def absolute_path(self, path, where):
+        if not os.path.isabs(path):
+            self.module.fail_json(msg="%s: %r is not an absolute path" % (where, path))
+        return os.path.normpath(path)
+
+    def wanted_files(self):
+        """Every file to write, as dicts (path, content bytes, mode, unit), unit files first for each unit."""
+        files, paths = [], set()
+        for position, unit in enumerate(self.params["units"]):
+            where = "units[%d]" % position
+            if not UNIT_NAME.match(unit["name"]):
+                self.module.fail_json(msg="%s: %r is not a unit file name" % (where, unit["name"]))
+            unit_files = [{"path": os.path.join(self.unit_dir, unit["name"]), "content": unit["content"],
+                           "mode": UNIT_MODE, "where": where}]
+            for index, extra in enumerate(unit["files"]):
+                extra_where = "%s.files[%d]" % (where, index)
+                unit_files.append({"path": self.absolute_path(extra["path"], extra_where), "content": extra["content"],
+                                   "mode": self.parse_mode(extra["mode"], extra_where), "where": extra_where})
+            for wanted in unit_files:
+                if wanted["path"] in paths:
+                    self.module.fail_json(msg="%s: %s is listed twice" % (wanted["where"], wanted["path"]))
+                paths.add(wanted["path"])
+                files.append({"path": wanted["path"], "content": to_bytes(wanted["content"]),
+                              "mode": wanted["mode"], "unit": unit["name"]})
+        return files
+
+    def files_to_remove(self, wanted_paths):
+        paths = []
+        for position, path in enumerate(self.params["remove_files"]):
+            path = self.absolute_path(path, "remove_files[%d]" % position)
+            if path in wanted_paths:
+                self.module.fail_json(msg="remove_files[%d]: %s is also a file to write" % (position, path))
+            if os.path.lexists(path):
+                paths.append(path)
+        return paths
+
+    def units_to_prune(self, wanted_units):
+        patterns = self.params["prune_patterns"]
+        for position, pattern in enumerate(patterns):
+            if "/" in pattern:
+                self.module.fail_json(msg="prune_patterns[%d]: %r is a path, not a file name pattern" % (position, pattern))
+        if not patterns or not os.path.isdir(self.unit_dir):
+            return []
+        return sorted(name for name in os.listdir(self.unit_dir)
+                      if name not in wanted_units and any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns))
+
+    # -- files --------------------------------------------------------------------------------
+    def read_file(self, path):
+        """The file at path as a dict (content bytes, mode, owner), or None when it does not exist."""
+        try:
+            with open(path, "rb") as handle:
+                status = os.fstat(handle.fileno())
+                return {"content": handle.read(), "mode": status.st_mode & 0o7777, "owner": (status.st_uid, status.st_gid)}
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            self.module.fail_json(msg="cannot read %s: %s" % (path, error))
+
+    def is_current(self, live, wanted):
+        return (live is not None and live["content"] == wanted["content"] and live["mode"] == wanted["mode"]
+                and live["owner"] == self.owner)
+
+    def in_unit_dir(self, path):
+        return path.startswith(self.unit_dir + os.sep)
+
+    def add_diff(self, path, live, wanted):
+        if not self.module._diff:
+            return
+        self.diff.append({
+            "before_header": "%s (%s)" % (path, "mode %04o" % live["mode"] if live else "absent"),
+            "after_header": "%s (%s)" % (path, "mode %04o" % wanted["mode"] if wanted else "absent"),
+            "before": to_text(live["content"], errors="surrogate_or_replace") if live else "",
+            "after": to_text(wanted["content"]) if wanted else "",
+        })
+
+    def make_parents(self, directory):
+        missing = []
+        while not os.path.isdir(directory):
+            missing.append(directory)
+            directory = os.path.dirname(directory)
+        for path in reversed(missing):
+            os.mkdir(path)
+            os.chmod(path, DIRECTORY_MODE)
+
+    def write_file(self, wanted):
+        path = wanted["path"]
+        try:
+            self.make_parents(os.path.dirname(path))
+            descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".%s." % os.path.basename(path))
+            self.module.add_cleanup_file(temporary)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(wanted["content"])
+            os.chmod(temporary, wanted["mode"])
+            os.chown(temporary, *self.owner)
+            os.replace(temporary, path)
+        except OSError as error:
+            self.module.fail_json(msg="cannot write %s: %s" % (path, error), **self.result)
+
+    def remove_file(self, path):
+        try:
+            os.unlink(path)
+        except OSError as error:
+            self.module.fail_json(msg="cannot remove %s: %s" % (path, error), **self.result)
+
+    # -- systemctl ----------------------------------------------------------------------------
+    def systemctl(self, verb, units, *options):
+        """`systemctl VERB OPTIONS UNITS...`, once for all units (not in check mode).
+
+        A failure names the units systemctl complains about (all of them when it names none) and, when the
+        verb runs them, where their logs are.
+        """
+        if not units or self.module.check_mode:
+            return
+        rc, stdout, stderr = self.runner.run("systemctl", verb, *(options + tuple(units)), check_rc=False)
+        if rc != 0:
+            failed = [unit for unit in units
+                      if re.search("(?<!%s)%s" % (UNIT_NAME_CHARACTER, re.escape(unit)), stderr)] or units
+            msg = "systemctl %s failed for %s: %s" % (verb, ", ".join(failed), (stderr or stdout).strip())
+            if verb != "enable":
+                msg += "; see journalctl -u %s" % " -u ".join(failed)
+            self.module.fail_json(msg=msg, rc=rc, stdout=stdout, stderr=stderr, changed=True, **self.result)
+
+    def unit_states(self, names):
+        """{name: {"ActiveState": ..., "UnitFileState": ...}} from one `systemctl show`, in the order of names."""
+        _rc, stdout, _stderr = self.runner.run("systemctl", "show", "-p", "Id,ActiveState,UnitFileState", *names)
+        blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+                  for block in stdout.strip().split("\n\n")]
+        if len(blocks) != len(names):
+            self.module.fail_json(msg="systemctl show answered for %d units instead of %d" % (len(blocks), len(names)),
+                                  stdout=stdout)
+        return dict(zip(names, blocks))
+
+    # -- entry point --------------------------------------------------------------------------
+    def apply(self):
+        on_change = dict((unit["name"], unit["on_change"]) for unit in self.params["units"])
+        if len(on_change) != len(self.params["units"]):
+            self.module.fail_json(msg="units: a unit name is listed twice")
+        wanted_files = self.wanted_files()
+        stale = []
+        for wanted in wanted_files:
+            live = self.read_file(wanted["path"])
+            if not self.is_current(live, wanted):
+                stale.append(wanted)
+                self.add_diff(wanted["path"], live, wanted)
+        pruned = self.units_to_prune(on_change)
+        pruned_paths = [os.path.join(self.unit_dir, name) for name in pruned]
+        removed_paths = pruned_paths + self.files_to_remove(set(wanted["path"] for wanted in wanted_files))
+        for path in removed_paths:
+            self.add_diff(path, self.read_file(path), None)
+
+        for wanted in stale:
+            if not self.module.check_mode:
+                self.write_file(wanted)
+            self.result["written"].append(wanted["path"])
+        self.result["pruned"] = pruned
+        self.systemctl("disable", pruned, "--now")
+        for path in removed_paths:
+            if not self.module.check_mode:
+                self.remove_file(path)
+            self.result["removed"].append(path)
+        if not self.module.check_mode and any(self.in_unit_dir(path) for path in self.result["written"] + removed_paths):
+            self.runner.run("systemctl", "daemon-reload")
+
+        if on_change:
+            self.apply_states(on_change, set(wanted["unit"] for wanted in stale))
+        return any(self.result.values())
+
+    def apply_states(self, on_change, changed_units):
+        states = self.unit_states(list(on_change))
+        for name, state in states.items():
+            if state.get("UnitFileState") not in ENABLED:
+                self.result["enabled"].append(name)
+            if state.get("ActiveState") not in RUNNING:
+                self.result["started"].append(name)
+            elif name in changed_units:
+                self.result[on_change[name] + "ed"].append(name)
+        for verb, listed in (("enable", "enabled"), ("start", "started"), ("restart", "restarted"), ("reload", "reloaded")):
+            self.systemctl(verb, self.result[listed])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            units=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                content=dict(type="str", required=True),
+                on_change=dict(type="str", choices=["restart", "reload"], default="restart"),
+                files=dict(type="list", elements="dict", default=[], options=dict(
+                    path=dict(type="path", required=True),
+                    content=dict(type="str", required=True),
+                    mode=dict(type="raw", default="0644"),
+                )),
+            )),
+            prune_patterns=dict(type="list", elements="str", default=[]),
+            remove_files=dict(type="list", elements="path", default=[]),
+            unit_dir=dict(type="path", default="/etc/systemd/system"),
+        ),
+        supports_check_mode=True,
+    )
+    units = SystemdUnits(module, CommandRunner(module))
+    changed = units.apply()
+    if module._diff:
+        units.result["diff"] = units.diff
+    module.exit_json(changed=changed, **units.result)
+
+
+if __name__ == "__main__":
+    main()
