@@ -12,6 +12,7 @@ import pytest
 
 from ansible.module_utils import basic
 from ansible_collections.fakevpc.vpc.plugins.module_utils._wireguard import clamped_private_key
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_interface
 from ansible_collections.fakevpc.vpc.plugins.modules import wg_interface
 
 PRIVATE = "SJ64ZXQO5IKAeVjUZnMAseojmdGHwVGhvw5ch1FoN0E="
@@ -72,7 +73,7 @@ def tools(monkeypatch, tmp_path):
         systemd_dir = tmp_path / "run-systemd"
         if systemd:
             systemd_dir.mkdir()
-        monkeypatch.setattr(wg_interface, "SYSTEMD_RUNNING", str(systemd_dir))
+        monkeypatch.setattr(_wg_interface, "SYSTEMD_RUNNING", str(systemd_dir))
         return fake
     return install
 

@@ -1,0 +1,307 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""One WireGuard interface, read live, compared with the wanted one and changed in place.
+
+A private module of the fakevpc.vpc collection: its interface may change without notice. Shared by the
+wg_interface module (one interface) and the wg_interfaces module (every interface of a host in one call).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import tempfile
+
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _wireguard
+
+INTERFACE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+SYSTEMD_RUNNING = "/run/systemd/system"
+
+
+# The options of one peer, the same in wg_interface and wg_interfaces.
+PEER_OPTIONS = dict(
+    public_key=dict(type="str", required=True, no_log=False),
+    preshared_key=dict(type="str", no_log=True),
+    endpoint=dict(type="str"),
+    allowed_ips=dict(type="list", elements="str", default=[]),
+    persistent_keepalive=dict(type="int"),
+)
+
+
+def check_name(module, name, where="name"):
+    if not INTERFACE_NAME.match(name):
+        module.fail_json(msg="%s: %r is not an interface name (1 to 15 letters, digits, '.', '_', '-')" % (where, name))
+
+
+def resolved_endpoints(endpoint):
+    """The 'address:port' strings `wg show` would print for endpoint."""
+    host, port = _wireguard.split_endpoint(endpoint)
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)
+    except socket.gaierror:
+        return set()
+    return set(("[%s]:%d" if family == socket.AF_INET6 else "%s:%d") % (address[0], port)
+               for family, _type, _proto, _name, address in infos)
+
+
+def endpoint_is_current(wanted, live):
+    return live is not None and live in resolved_endpoints(wanted)
+
+
+class WireGuardInterface:
+    """One interface: read the live state, compare with the wanted one, act on the difference."""
+
+    def __init__(self, module, runner, params, where=""):
+        """params: the interface's options (name, private_key, listen_port, addresses, mtu, peers,
+        implementation, config_dir, persist), as the wg_interface module takes them; where: how
+        failure messages name the options (empty for a module's top level, else e.g. 'interfaces[1]: ')."""
+        self.where = where
+        self.module = module
+        self.run = runner.run
+        self.runner = runner
+        self.params = params
+        self.name = params["name"]
+        self.config_path = os.path.join(params["config_dir"], "%s.conf" % self.name)
+        self.changed = False
+        self.result = {"peers_added": [], "peers_updated": [], "peers_removed": [], "implementation": None}
+
+    # -- reading ------------------------------------------------------------------------------
+    def read_link(self):
+        """The `ip -j -d link` entry of the interface, or None when it does not exist."""
+        rc, stdout, _stderr = self.run("ip", "-j", "-d", "link", "show", "dev", self.name, check_rc=False)
+        if rc != 0:
+            return None
+        return json.loads(stdout)[0]
+
+    def read_state(self, link):
+        _rc, dump, _stderr = self.run("wg", "show", self.name, "dump")
+        state = _wireguard.parse_dump(dump)
+        _rc, addresses, _stderr = self.run("ip", "-j", "address", "show", "dev", self.name)
+        state["addresses"] = _wireguard.parse_ip_addresses(json.loads(addresses))
+        state["mtu"] = link.get("mtu")
+        state["up"] = "UP" in link.get("flags", [])
+        return state
+
+    def read_config_file(self):
+        if not os.path.exists(self.config_path):
+            return None
+        with open(self.config_path) as handle:
+            return handle.read()
+
+    # -- wanted state -------------------------------------------------------------------------
+    def wanted_state(self):
+        try:
+            private_key = _wireguard.clamped_private_key(self.params["private_key"])
+        except ValueError:
+            self.module.fail_json(msg=self.where + "private_key: not a WireGuard key (base64 of 32 bytes)")
+        try:
+            addresses = _wireguard.normalise_addresses(self.params["addresses"])
+        except ValueError as error:
+            self.module.fail_json(msg=self.where + "addresses: %s" % error)
+        peers = {}
+        for position, peer in enumerate(self.params["peers"]):
+            where = self.where + "peers[%d]" % position
+            if peer["public_key"] in peers:
+                self.module.fail_json(msg="%s: public_key %s is listed twice" % (where, peer["public_key"]))
+            try:
+                allowed_ips = _wireguard.normalise_networks(peer["allowed_ips"])
+                if peer["endpoint"] is not None:
+                    _wireguard.split_endpoint(peer["endpoint"])
+            except ValueError as error:
+                self.module.fail_json(msg="%s: %s" % (where, error))
+            peers[peer["public_key"]] = {
+                "preshared_key": peer["preshared_key"],
+                "endpoint": peer["endpoint"],
+                "allowed_ips": allowed_ips,
+                "persistent_keepalive": peer["persistent_keepalive"] or None,
+            }
+        return {
+            "private_key": private_key,
+            "listen_port": self.params["listen_port"],
+            "addresses": addresses,
+            "mtu": self.params["mtu"],
+            "peers": peers,
+        }
+
+    @staticmethod
+    def managed_view(live, wanted):
+        """The live state limited to what the wanted state manages, for the diff."""
+        if live is None:
+            return None
+        peers = {}
+        for key, peer in live["peers"].items():
+            wanted_peer = wanted["peers"].get(key) if wanted else None
+            peers[key] = dict(peer, endpoint=peer["endpoint"] if wanted_peer and wanted_peer["endpoint"] else None)
+        return {
+            "private_key": live["private_key"],
+            "listen_port": live["listen_port"] if wanted is None or wanted["listen_port"] else None,
+            "addresses": live["addresses"],
+            "mtu": live["mtu"] if wanted is None or wanted["mtu"] else None,
+            "peers": peers,
+        }
+
+    # -- acting -------------------------------------------------------------------------------
+    def act(self, tool, *args, **kwargs):
+        """Record a change and run it unless in check mode."""
+        self.changed = True
+        if not self.module.check_mode:
+            self.run(tool, *args, **kwargs)
+
+    def create(self):
+        implementation = self.params["implementation"]
+        if self.module.check_mode:
+            return "kernel" if implementation == "auto" else implementation
+        if implementation in ("auto", "kernel"):
+            rc, _stdout, stderr = self.run("ip", "link", "add", "dev", self.name, "type", "wireguard", check_rc=False)
+            if rc == 0:
+                return "kernel"
+            if implementation == "kernel" or not self.runner.binary("wireguard-go", required=False):
+                self.module.fail_json(
+                    msg="cannot create %s: the kernel has no WireGuard (%s) and wireguard-go is %s"
+                    % (self.name, stderr.strip(), "not wanted" if implementation == "kernel" else "not installed"))
+        self.run("wireguard-go", self.name)
+        return "userspace"
+
+    def apply_interface(self, live, wanted):
+        args, data = [], None
+        if live["private_key"] != wanted["private_key"]:
+            args += ["private-key", "/dev/stdin"]
+            data = wanted["private_key"]
+        if wanted["listen_port"] and wanted["listen_port"] != live["listen_port"]:
+            args += ["listen-port", wanted["listen_port"]]
+        if args:
+            self.act("wg", "set", self.name, *args, data=data)
+
+    def apply_peers(self, live, wanted):
+        for key in live["peers"]:
+            if key not in wanted["peers"]:
+                self.result["peers_removed"].append(key)
+                self.act("wg", "set", self.name, "peer", key, "remove")
+        for key, peer in wanted["peers"].items():
+            args, data = _wireguard.peer_update(live["peers"].get(key), peer, endpoint_is_current)
+            if key not in live["peers"]:
+                self.result["peers_added"].append(key)
+            elif args:
+                self.result["peers_updated"].append(key)
+            else:
+                continue
+            self.act("wg", "set", self.name, "peer", key, *args, data=data)
+
+    def apply_link(self, live, wanted):
+        for address in live["addresses"]:
+            if address not in wanted["addresses"]:
+                self.act("ip", "address", "del", address, "dev", self.name)
+        for address in wanted["addresses"]:
+            if address not in live["addresses"]:
+                self.act("ip", "address", "add", address, "dev", self.name)
+        if wanted["mtu"] and wanted["mtu"] != live["mtu"]:
+            self.act("ip", "link", "set", "dev", self.name, "mtu", wanted["mtu"])
+        if not live["up"]:
+            self.act("ip", "link", "set", "dev", self.name, "up")
+
+    def systemd_unit(self):
+        return "wg-quick@%s.service" % self.name
+
+    def unit_enabled(self):
+        rc, _stdout, _stderr = self.run("systemctl", "is-enabled", "--quiet", self.systemd_unit(), check_rc=False)
+        return rc == 0
+
+    def persist(self, wanted):
+        text = _wireguard.render_config(wanted)
+        if self.read_config_file() != text:
+            self.changed = True
+            if not self.module.check_mode:
+                self.write_config_file(text)
+        elif (os.stat(self.config_path).st_mode & 0o777) != 0o600:
+            self.act_chmod()
+        if os.path.isdir(SYSTEMD_RUNNING) and not self.unit_enabled():
+            self.act("systemctl", "enable", self.systemd_unit())
+
+    def act_chmod(self):
+        self.changed = True
+        if not self.module.check_mode:
+            os.chmod(self.config_path, 0o600)
+
+    def write_config_file(self, text):
+        directory = self.params["config_dir"]
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o700)
+        # mkstemp creates the file 0600 and os.replace keeps that mode: the key is never readable by others.
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".%s." % self.name)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        os.replace(temporary, self.config_path)
+
+    def unpersist(self):
+        if os.path.isdir(SYSTEMD_RUNNING) and self.unit_enabled():
+            self.act("systemctl", "disable", self.systemd_unit())
+        if os.path.exists(self.config_path):
+            self.changed = True
+            if not self.module.check_mode:
+                os.unlink(self.config_path)
+
+    # -- entry points -------------------------------------------------------------------------
+    def present(self):
+        wanted = self.wanted_state()
+        link = self.read_link()
+        existed = link is not None
+        live = None
+        if link is None:
+            self.changed = True
+            self.result["implementation"] = self.create()
+            if not self.module.check_mode:
+                link = self.read_link()
+        else:
+            self.result["implementation"] = self.implementation_of(link)
+        if link is not None:
+            live = self.read_state(link)
+        start = live or {"private_key": None, "listen_port": None, "addresses": [], "mtu": None, "peers": {}, "up": False}
+        self.apply_interface(start, wanted)
+        self.apply_peers(start, wanted)
+        self.apply_link(start, wanted)
+        if self.params["persist"]:
+            self.persist(wanted)
+        self.add_diff(self.managed_view(live, wanted) if existed else None, wanted)
+
+    def unit_active(self):
+        rc, _stdout, _stderr = self.run("systemctl", "is-active", "--quiet", self.systemd_unit(), check_rc=False)
+        return rc == 0
+
+    def absent(self):
+        link = self.read_link()
+        live = None
+        if link is not None:
+            live = self.read_state(link)
+            self.result["peers_removed"] = list(live["peers"])
+            # The unit that brought the interface up at boot is stopped (wg-quick down deletes the link),
+            # rather than left active with no interface; whatever is left of the link is deleted.
+            stopped = os.path.isdir(SYSTEMD_RUNNING) and self.unit_active()
+            if stopped:
+                self.act("systemctl", "stop", self.systemd_unit())
+            if not stopped or self.module.check_mode or self.read_link() is not None:
+                self.act("ip", "link", "del", "dev", self.name)
+        self.unpersist()
+        self.add_diff(self.managed_view(live, None), None)
+
+    def implementation_of(self, link):
+        kind = link.get("linkinfo", {}).get("info_kind")
+        if kind == "wireguard":
+            return "kernel"
+        if kind == "tun":
+            return "userspace"
+        self.module.fail_json(msg="%s exists and is not a WireGuard interface (kind %s)" % (self.name, kind))
+
+    def add_diff(self, before, after):
+        if not self.module._diff:
+            return
+        self.result["diff"] = {
+            "before_header": "%s (live)" % self.name,
+            "after_header": "%s (wanted)" % self.name,
+            "before": _wireguard.render_config(before, redact=True, before=before) if before else "",
+            "after": _wireguard.render_config(after, redact=True, before=before) if after else "",
+        }

@@ -1,0 +1,224 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: wg_interfaces
+short_description: Manage every WireGuard interface of a host in one call, and remove the ones no longer wanted
+version_added: 0.2.0
+description:
+  - Does for each interface of O(interfaces) exactly what M(fakevpc.vpc.wg_interface) does for one (read the live
+    interface, compare, change only what differs, peer by peer, never restarting it), then removes the
+    WireGuard interfaces whose name matches O(prune_pattern) and that are not listed.
+  - One call instead of one per interface, which matters on slow hosts (a mesh of N servers has N-1 interfaces on each).
+  - Unlisted interfaces are removed first, so a port or an address they held is free for the listed ones.
+requirements:
+  - C(wg) (wireguard-tools) and C(ip) (iproute2) on the target.
+  - C(wireguard-go) on the target when the kernel has no WireGuard.
+options:
+  interfaces:
+    description: Every wanted interface; each takes the options of M(fakevpc.vpc.wg_interface) with O(fakevpc.vpc.wg_interface#module:state=present).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The interface name, at most 15 characters.
+        type: str
+        required: true
+      private_key:
+        description: The interface's private key; never shown in output or diff.
+        type: str
+        required: true
+      listen_port:
+        description: UDP port to listen on. When omitted, the live port is kept.
+        type: int
+      addresses:
+        description: Every address of the interface, with its prefix; others are removed.
+        type: list
+        elements: str
+        default: []
+      mtu:
+        description: The MTU. When omitted, the live MTU is kept.
+        type: int
+      peers:
+        description: Every peer of the interface (as in M(fakevpc.vpc.wg_interface)); peers not listed are removed.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          public_key:
+            description: The peer's public key.
+            type: str
+            required: true
+          preshared_key:
+            description: The pair's preshared key; never shown in output or diff.
+            type: str
+          endpoint:
+            description: Where to reach the peer, C(host:port); when omitted, its roaming endpoint is left alone.
+            type: str
+          allowed_ips:
+            description: Networks routed to this peer.
+            type: list
+            elements: str
+            default: []
+          persistent_keepalive:
+            description: Keepalive interval in seconds; 0 or omitted turns it off.
+            type: int
+  prune_pattern:
+    description:
+      - A regular expression matched against the whole name. A WireGuard interface (live, or as a C(wg-quick) file in
+        O(config_dir)) whose name matches and is not in O(interfaces) is removed as
+        M(fakevpc.vpc.wg_interface) O(fakevpc.vpc.wg_interface#module:state=absent) removes it.
+      - When omitted, no interface is removed.
+    type: str
+  implementation:
+    description: How to create a missing interface (see M(fakevpc.vpc.wg_interface)).
+    type: str
+    choices: [auto, kernel, userspace]
+    default: auto
+  persist:
+    description: Write each interface's C(wg-quick) file and enable its unit so it returns at boot.
+    type: bool
+    default: true
+  config_dir:
+    description: Where the C(wg-quick) files live.
+    type: path
+    default: /etc/wireguard
+extends_documentation_fragment:
+  - fakevpc.vpc.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: One diff per interface that changes or goes, in C(wg-quick) form, keys hidden.
+seealso:
+  - module: fakevpc.vpc.wg_interface
+author:
+  - fakevpc developers (@fakevpc)
+"""
+
+EXAMPLES = r"""
+- name: Configure both mesh interfaces of server 2, and remove any other wgvpcN
+  fakevpc.vpc.wg_interfaces:
+    prune_pattern: "wgvpc[0-9]+"
+    interfaces:
+      - name: wgvpc1
+        private_key: "{{ lookup('ansible.builtin.file', '/srv/keys/server2.key') }}"
+        addresses: [192.168.1.2/24]
+        peers:
+          - public_key: xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
+            endpoint: 203.0.113.1:51821
+            allowed_ips: [192.168.1.1/32]
+            persistent_keepalive: 25
+      - name: wgvpc3
+        private_key: "{{ lookup('ansible.builtin.file', '/srv/keys/server2.key') }}"
+        listen_port: 51823
+        addresses: [192.168.2.1/24]
+        peers:
+          - public_key: hxo5Srz2pFi0Z1kyJdVYZ5eaWAq0jvTE0Sv0OgwG2Ac=
+            allowed_ips: [192.168.2.3/32]
+  no_log: true
+"""
+
+RETURN = r"""
+interfaces:
+  description: For each listed interface, what M(fakevpc.vpc.wg_interface) returns for it.
+  returned: always
+  type: dict
+  sample:
+    wgvpc1: {implementation: kernel, peers_added: [], peers_updated: [], peers_removed: []}
+removed:
+  description: The interfaces removed because they matched O(prune_pattern) and were not listed.
+  returned: always
+  type: list
+  elements: str
+  sample: [wgvpc4]
+"""
+
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
+from ansible_collections.fakevpc.vpc.plugins.module_utils._wg_interface import PEER_OPTIONS, WireGuardInterface, check_name
+
+
+def existing_names(runner, config_dir):
+    """The WireGuard interfaces of the host: live ones and those with a wg-quick file."""
+    names = set()
+    # Without the tools (check mode before they are installed) there is no live interface to remove.
+    if runner.binary("wg", required=False):
+        _rc, stdout, _stderr = runner.run("wg", "show", "interfaces")
+        names.update(stdout.split())
+    if os.path.isdir(config_dir):
+        names.update(entry[:-len(".conf")] for entry in os.listdir(config_dir) if entry.endswith(".conf"))
+    return names
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            interfaces=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                private_key=dict(type="str", required=True, no_log=True),
+                listen_port=dict(type="int"),
+                addresses=dict(type="list", elements="str", default=[]),
+                mtu=dict(type="int"),
+                peers=dict(type="list", elements="dict", default=[], options=PEER_OPTIONS),
+            )),
+            prune_pattern=dict(type="str"),
+            implementation=dict(type="str", choices=["auto", "kernel", "userspace"], default="auto"),
+            persist=dict(type="bool", default=True),
+            config_dir=dict(type="path", default="/etc/wireguard"),
+        ),
+        supports_check_mode=True,
+    )
+    common = {key: module.params[key] for key in ("implementation", "persist", "config_dir")}
+    wanted = []
+    for position, options in enumerate(module.params["interfaces"]):
+        where = "interfaces[%d]" % position
+        check_name(module, options["name"], where + ".name")
+        if options["name"] in [params["name"] for params in wanted]:
+            module.fail_json(msg="%s.name: %s is listed twice" % (where, options["name"]))
+        wanted.append(dict(options, **common))
+    prune = None
+    if module.params["prune_pattern"] is not None:
+        try:
+            prune = re.compile(module.params["prune_pattern"])
+        except re.error as error:
+            module.fail_json(msg="prune_pattern: %s" % error)
+
+    runner = CommandRunner(module)
+    changed, diffs, result = False, [], {"interfaces": {}, "removed": []}
+    if prune is not None:
+        names = set(params["name"] for params in wanted)
+        for name in sorted(existing_names(runner, common["config_dir"])):
+            if name in names or not prune.fullmatch(name):
+                continue
+            interface = WireGuardInterface(module, runner, dict(common, name=name))
+            interface.absent()
+            if interface.changed:
+                changed = True
+                result["removed"].append(name)
+                diffs.append(interface.result.get("diff"))
+    for position, params in enumerate(wanted):
+        interface = WireGuardInterface(module, runner, params, where="interfaces[%d]." % position)
+        interface.present()
+        changed = changed or interface.changed
+        diff = interface.result.pop("diff", None)
+        if interface.changed:
+            diffs.append(diff)
+        result["interfaces"][params["name"]] = interface.result
+    if module._diff:
+        result["diff"] = [diff for diff in diffs if diff]
+    module.exit_json(changed=changed, **result)
+
+
+if __name__ == "__main__":
+    main()
