@@ -51,10 +51,13 @@ integration: deps
 	$(BIN)/python -m pytest -q tests/integration
 
 # Benchmarks are not tests: they print a table and keep it, dated, under bench/results/ (see bench/README.md).
-# The lab bench needs `make lab` first and leaves the lab as it found it.
+# The lab bench needs `make lab` first and leaves the lab as it found it; the scale bench (simulated servers,
+# root) runs last, with the lab idle.
+BENCH_SIM_SERVERS ?= 4 8 16
 bench: deps
 	$(BIN)/python bench/plan_scale.py --results bench/results
 	$(BIN)/python bench/lab_bench.py --results bench/results
+	$(BIN)/python bench/sim_scale.py --results bench/results --servers $(BENCH_SIM_SERVERS)
 
 # Fast checks first; the qemu lab (mk/lab.mk) last, since it takes longest.
 test: deps lint sanity build doc-check unit integration molecule
