@@ -53,10 +53,12 @@ integration: deps
 # Benchmarks are not tests: they print a table and keep it, dated, under bench/results/ (see bench/README.md).
 # The lab bench needs `make lab` first and leaves the lab as it found it; the scale bench (simulated servers,
 # root) runs last, with the lab idle.
+# BENCH_LAB_ARGS: options of bench/lab_bench.py, e.g. "--first-runs 2" or "--only convergence".
+BENCH_LAB_ARGS ?=
 BENCH_SIM_SERVERS ?= 4 8 16
 bench: deps
 	$(BIN)/python bench/plan_scale.py --results bench/results
-	$(BIN)/python bench/lab_bench.py --results bench/results
+	$(BIN)/python bench/lab_bench.py --results bench/results $(BENCH_LAB_ARGS)
 	$(BIN)/python bench/sim_scale.py --results bench/results --servers $(BENCH_SIM_SERVERS)
 
 # Fast checks first; the qemu lab (mk/lab.mk) last, since it takes longest.
