@@ -22,16 +22,30 @@ from mesh_sim import Mesh  # noqa: E402
 from simservers import SimNet  # noqa: E402
 
 
+def failure(what, count, run):
+    """The error of a failed run: each failed task's result (its indented lines), then the end of the output."""
+    failed, inside = [], False
+    for line in run.stdout.splitlines():
+        if line.startswith("fatal:") or "FAILED!" in line:
+            inside = True
+        elif not line.startswith(" "):
+            inside = False
+        if inside:
+            failed.append(line)
+    return RuntimeError("site.yml %s on %d servers failed:\n%s\n...\n%s" % (what, count, "\n".join(failed[:200]),
+                                                                      run.describe()[-2000:]))
+
+
 def converge(count, workdir, timeout):
     """Start COUNT simulated servers, run site.yml twice; return the timings and the changed counts."""
     with SimNet(count, workdir) as net:
         mesh = Mesh(net, Path(net.workdir))
         first = mesh.site(count, timeout=timeout, verbose=0)
         if first.rc != 0:
-            raise RuntimeError("site.yml first run on %d servers failed:\n%s" % (count, first.describe()[-3000:]))
+            raise failure("first run", count, first)
         rerun = mesh.site(count, timeout=timeout, verbose=0)
         if rerun.rc != 0:
-            raise RuntimeError("site.yml rerun on %d servers failed:\n%s" % (count, rerun.describe()[-3000:]))
+            raise failure("rerun", count, rerun)
         # Servers 1 and N talk over 192.168.1.1 <-> 192.168.1.N (default offset).
         reached = net.servers[0].ping("192.168.1.%d" % count)
         interfaces = sum(len(server.run(["wg", "show", "interfaces"]).stdout.split()) for server in net.servers)
@@ -52,7 +66,15 @@ def main():
     print(lines[0], flush=True)
     with tempfile.TemporaryDirectory(prefix="fakevpc-scale-") as workdir:
         for count in args.servers:
-            result = converge(count, workdir, args.timeout)
+            try:
+                result = converge(count, workdir, args.timeout)
+            except RuntimeError as error:
+                # The largest mesh this machine converges is a result too: say where and why it stopped.
+                sys.stderr.write("%s\n" % error)
+                reasons = [line.strip() for line in str(error).splitlines() if line.strip().startswith("msg:")]
+                lines.append("%8d  FAILED, larger meshes not tried: %s" % (count, reasons[0] if reasons else str(error).splitlines()[0]))
+                print(lines[-1], flush=True)
+                break
             lines.append("%8d %12d %14.1f %10d %14.1f %12d %12s" % (
                 count, result["interfaces"], result["first"], result["first_changed"], result["rerun"],
                 result["rerun_changed"], "ok" if result["ping_1_to_n"] else "FAILED"))
