@@ -32,8 +32,8 @@ def failure(what, count, run):
             inside = False
         if inside:
             failed.append(line)
-    return RuntimeError("site.yml %s on %d servers failed:\n%s\n...\n%s" % (what, count, "\n".join(failed[:200]),
-                                                                      run.describe()[-2000:]))
+    details = "\n".join(failed[:200])
+    return RuntimeError("site.yml %s on %d servers failed:\n%s\n...\n%s" % (what, count, details, run.describe()[-2000:]))
 
 
 def converge(count, workdir, timeout):
