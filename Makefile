@@ -55,7 +55,7 @@ integration: deps
 # root) runs last, with the lab idle.
 # BENCH_LAB_ARGS: options of bench/lab_bench.py, e.g. "--first-runs 2" or "--only convergence".
 BENCH_LAB_ARGS ?=
-BENCH_SIM_SERVERS ?= 4 8 16
+BENCH_SIM_SERVERS ?= 4 8 16 32 50
 bench: deps
 	$(BIN)/python bench/plan_scale.py --results bench/results
 	$(BIN)/python bench/lab_bench.py --results bench/results $(BENCH_LAB_ARGS)

@@ -5,11 +5,16 @@ Each simulated server is a set of namespaces reached by Ansible through nsenter 
 converged with the real roles and modules (tests/integration/mesh_sim.py). For every N: the first run, the
 idempotent rerun, and a ping from the first server to the last over the mesh. Needs root.
 Prints a table and, with --results DIR, writes it to DIR/<UTC date and time>-scale.txt.
+
+Every simulated interface is a wireguard-go daemon, and each takes one inotify instance of root, whose limit
+(fs.inotify.max_user_instances, 128 by default) would stop the mesh near 15 servers. For each size the limit is
+raised to what that size needs, if it is lower, and put back when the bench ends.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import sys
@@ -36,6 +41,31 @@ def failure(what, count, run):
     return RuntimeError("site.yml %s on %d servers failed:\n%s\n...\n%s" % (what, count, details, run.describe()[-2000:]))
 
 
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+INOTIFY_SPARE = 128  # for everything else root runs meanwhile
+
+
+def interfaces_of(count):
+    """WireGuard interfaces in a mesh of count servers: every server has its own, and one per lower index."""
+    return count * (count + 1) // 2
+
+
+@contextlib.contextmanager
+def inotify_limit():
+    """Yields raise_to(instances): makes the limit at least that; the original limit is restored at the end."""
+    original = int(INOTIFY_INSTANCES.read_text())
+
+    def raise_to(instances):
+        if instances > int(INOTIFY_INSTANCES.read_text()):
+            INOTIFY_INSTANCES.write_text("%d\n" % instances)
+        return int(INOTIFY_INSTANCES.read_text())
+
+    try:
+        yield raise_to
+    finally:
+        INOTIFY_INSTANCES.write_text("%d\n" % original)
+
+
 def converge(count, workdir, timeout):
     """Start COUNT simulated servers, run site.yml twice; return the timings and the changed counts."""
     with SimNet(count, workdir) as net:
@@ -55,17 +85,19 @@ def converge(count, workdir, timeout):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--servers", type=int, nargs="+", default=[4, 8, 16], help="mesh sizes to converge")
+    parser.add_argument("--servers", type=int, nargs="+", default=[4, 8, 16, 32, 50], help="mesh sizes to converge")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per site.yml run")
     parser.add_argument("--results", help="directory for the dated results file")
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.timezone.utc)
     lines = ["# site.yml on simulated servers (namespaces, wireguard-go, stock strategy), %s, %d cores, load at start %s"
              % (started.strftime("%Y-%m-%d %H:%M UTC"), os.cpu_count(), "/".join("%.2f" % load for load in os.getloadavg())),
-             "%8s %12s %14s %10s %14s %12s %12s" % ("servers", "interfaces", "first run s", "changed", "rerun s", "changed", "ping 1->N")]
+             "%8s %12s %14s %10s %14s %12s %12s %10s" % (
+                 "servers", "interfaces", "first run s", "changed", "rerun s", "changed", "ping 1->N", "inotify")]
     print(lines[0], flush=True)
-    with tempfile.TemporaryDirectory(prefix="fakevpc-scale-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="fakevpc-scale-") as workdir, inotify_limit() as raise_inotify_limit:
         for count in args.servers:
+            inotify = raise_inotify_limit(interfaces_of(count) + INOTIFY_SPARE)
             try:
                 result = converge(count, workdir, args.timeout)
             except RuntimeError as error:
@@ -75,10 +107,11 @@ def main():
                 lines.append("%8d  FAILED, larger meshes not tried: %s" % (count, reasons[0] if reasons else str(error).splitlines()[0]))
                 print(lines[-1], flush=True)
                 break
-            lines.append("%8d %12d %14.1f %10d %14.1f %12d %12s" % (
+            lines.append("%8d %12d %14.1f %10d %14.1f %12d %12s %10d" % (
                 count, result["interfaces"], result["first"], result["first_changed"], result["rerun"],
-                result["rerun_changed"], "ok" if result["ping_1_to_n"] else "FAILED"))
+                result["rerun_changed"], "ok" if result["ping_1_to_n"] else "FAILED", inotify))
             print(lines[-1], flush=True)
+    lines.append("inotify: fs.inotify.max_user_instances during the run (put back afterwards)")
     lines.append("load at end %s" % "/".join("%.2f" % load for load in os.getloadavg()))
     report = "\n".join(lines) + "\n"
     sys.stdout.write("\n" + report)

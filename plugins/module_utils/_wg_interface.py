@@ -15,12 +15,16 @@ import json
 import os
 import re
 import socket
-import tempfile
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _wireguard
+from ansible_collections.fakevpc.vpc.plugins.module_utils._files import replace_file
 
 INTERFACE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 SYSTEMD_RUNNING = "/run/systemd/system"
+# Where wireguard-go listens for `wg` (its UAPI socket, <interface>.sock), and how long a new one may take to answer.
+UAPI_DIR = "/var/run/wireguard"
+UAPI_TIMEOUT = 10.0
+INOTIFY_INSTANCES = "/proc/sys/fs/inotify/max_user_instances"
 
 
 # The options of one peer, the same in wg_interface and wg_interfaces.
@@ -51,6 +55,39 @@ def resolved_endpoints(endpoint):
 
 def endpoint_is_current(wanted, live):
     return live is not None and live in resolved_endpoints(wanted)
+
+
+def userspace_answers(name, timeout=UAPI_TIMEOUT):
+    """Whether the wireguard-go daemon of interface name answers a UAPI `get` within timeout seconds.
+
+    wireguard-go creates the socket, forks its daemon and returns 0 at once, before the daemon has started to
+    serve: a daemon that dies at start (it does, for one, when fs.inotify.max_user_instances is reached) leaves
+    a socket that accepts a connection and then closes it, or refuses it.
+    """
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.settimeout(timeout)
+    reply = b""
+    try:
+        client.connect(os.path.join(UAPI_DIR, name + ".sock"))
+        client.sendall(b"get=1\n\n")
+        while not reply.endswith(b"\n\n"):
+            chunk = client.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    except OSError:
+        return False
+    finally:
+        client.close()
+    return reply.endswith(b"errno=0\n\n")
+
+
+def inotify_instances_limit():
+    try:
+        with open(INOTIFY_INSTANCES) as handle:
+            return handle.read().strip()
+    except OSError:
+        return "unknown"
 
 
 class WireGuardInterface:
@@ -164,7 +201,15 @@ class WireGuardInterface:
                 self.module.fail_json(
                     msg="cannot create %s: the kernel has no WireGuard (%s) and wireguard-go is %s"
                     % (self.name, stderr.strip(), "not wanted" if implementation == "kernel" else "not installed"))
-        self.run("wireguard-go", self.name)
+        # wireguard-go forks its daemon and returns. The daemon gets a session of its own: it would otherwise share
+        # the process group of whoever ran the module, and Ansible signals that group when it stops a worker.
+        self.run("setsid", "--wait", self.runner.binary("wireguard-go"), self.name)
+        if not userspace_answers(self.name):
+            self.module.fail_json(
+                msg="cannot create %s: wireguard-go started but its daemon does not answer on %s/%s.sock. Each"
+                " wireguard-go takes one inotify instance and this user may have %s (fs.inotify.max_user_instances);"
+                " `LOG_LEVEL=verbose wireguard-go --foreground %s` shows why it stops"
+                % (self.name, UAPI_DIR, self.name, inotify_instances_limit(), self.name))
         return "userspace"
 
     def apply_interface(self, live, wanted):
@@ -231,11 +276,7 @@ class WireGuardInterface:
         directory = self.params["config_dir"]
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o700)
-        # mkstemp creates the file 0600 and os.replace keeps that mode: the key is never readable by others.
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".%s." % self.name)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(text)
-        os.replace(temporary, self.config_path)
+        replace_file(self.config_path, text, 0o600)
 
     def unpersist(self):
         if os.path.isdir(SYSTEMD_RUNNING) and self.unit_enabled():

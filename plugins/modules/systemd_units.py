@@ -161,11 +161,11 @@ reloaded:
 import fnmatch
 import os
 import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
+from ansible_collections.fakevpc.vpc.plugins.module_utils._files import replace_file
 
 UNIT_NAME_CHARACTER = r"[A-Za-z0-9:_.@\\-]"
 # A unit name systemctl cannot take for an option: no leading '-', no '/'.
@@ -286,13 +286,7 @@ class SystemdUnits:
         path = wanted["path"]
         try:
             self.make_parents(os.path.dirname(path))
-            descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".%s." % os.path.basename(path))
-            self.module.add_cleanup_file(temporary)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(wanted["content"])
-            os.chmod(temporary, wanted["mode"])
-            os.chown(temporary, *self.owner)
-            os.replace(temporary, path)
+            replace_file(path, wanted["content"], wanted["mode"], self.owner)
         except OSError as error:
             self.module.fail_json(msg="cannot write %s: %s" % (path, error), **self.result)
 

@@ -82,6 +82,11 @@ options:
     description:
       - How to create a missing interface. V(kernel) uses C(ip link add type wireguard), V(userspace) starts
         C(wireguard-go), V(auto) tries the kernel first and falls back to C(wireguard-go).
+      - C(wireguard-go) runs in a session of its own (C(setsid), from util-linux), so that no signal to the
+        process group of the Ansible run that started it stops it.
+      - A new C(wireguard-go) interface counts as created once its daemon answers on its UAPI socket
+        (C(/var/run/wireguard/<name>.sock)). If it does not, the module fails and names the limit that most
+        often stops it, C(fs.inotify.max_user_instances), since every C(wireguard-go) takes one inotify instance.
       - An existing interface is never recreated; RV(implementation) tells which one it is.
     type: str
     choices: [auto, kernel, userspace]

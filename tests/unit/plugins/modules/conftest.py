@@ -1,13 +1,20 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Run a module's main() in-process and capture what it exits with."""
+"""Run a module's main() in-process and capture what it exits with; stand in for a wireguard-go UAPI socket."""
 
 from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
 
 import pytest
 
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_interface
 
 
 class ModuleExit(Exception):
@@ -39,3 +46,55 @@ def run_module(monkeypatch):
         return caught.value.result, caught.value.failed
 
     return run
+
+
+class UapiSocket:
+    """A unix socket where wireguard-go's would be, answering each connection as told (a real socket, no mock)."""
+
+    def __init__(self, directory, name):
+        self.path = os.path.join(directory, name + ".sock")
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.path)
+        self.server.listen(4)
+        self.requests = []
+        self.thread = None
+
+    def serve(self, reply):
+        """Answer one connection: read the request, send reply (bytes), close."""
+        def answer():
+            connection, _address = self.server.accept()
+            with connection:
+                request = b""
+                while not request.endswith(b"\n\n"):
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    request += chunk
+                self.requests.append(request)
+                connection.sendall(reply)
+        self.thread = threading.Thread(target=answer, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        """The daemon is gone: the file stays, connections are refused."""
+        self.server.close()
+
+
+@pytest.fixture
+def uapi(monkeypatch):
+    """uapi(name) -> UapiSocket in a short temporary directory that stands for /var/run/wireguard."""
+    directory = tempfile.mkdtemp(prefix="uapi-", dir="/tmp")  # a socket path has at most 107 bytes
+    monkeypatch.setattr(_wg_interface, "UAPI_DIR", directory)
+    monkeypatch.setattr(_wg_interface, "UAPI_TIMEOUT", 5.0)
+    sockets = []
+
+    def make(name):
+        sockets.append(UapiSocket(directory, name))
+        return sockets[-1]
+
+    yield make
+    for made in sockets:
+        made.close()
+        if made.thread is not None:
+            made.thread.join(5)
+    shutil.rmtree(directory)

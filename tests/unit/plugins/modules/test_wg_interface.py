@@ -119,15 +119,47 @@ def test_creates_a_kernel_interface_and_keys_go_through_stdin_only(run_module, t
     assert "PrivateKey = %s\n" % PRIVATE in config.read_text() and "Table = off\n" in config.read_text()
 
 
-def test_falls_back_to_wireguard_go_when_the_kernel_has_no_wireguard(run_module, tools, tmp_path):
-    fake = tools({
+def no_kernel_wireguard():
+    return {
         READ[0]: [(1, "", ""), (0, LINK_DOWN.replace('"wireguard"', '"tun"'), "")],
         ("ip", "link", "add", "dev", "wgvpc0", "type", "wireguard"): (2, "", "Error: Unknown device type."),
         READ[1]: (0, DUMP_EMPTY, ""), READ[2]: (0, NO_ADDRESSES, ""),
-    })
+    }
+
+
+def test_falls_back_to_wireguard_go_when_the_kernel_has_no_wireguard(run_module, tools, uapi, tmp_path):
+    fake = tools(no_kernel_wireguard())
+    daemon = uapi("wgvpc0")
+    daemon.serve(b"private_key=0000\nlisten_port=0\nerrno=0\n\n")
     result, failed = run_module(wg_interface, server_args(tmp_path, peers=[], persist=False))
     assert not failed and result["implementation"] == "userspace"
-    assert fake.mutating()[:2] == [("ip", "link", "add", "dev", "wgvpc0", "type", "wireguard"), ("wireguard-go", "wgvpc0")]
+    assert fake.mutating()[:2] == [("ip", "link", "add", "dev", "wgvpc0", "type", "wireguard"), ("setsid", "--wait", "/usr/bin/wireguard-go", "wgvpc0")]
+    assert daemon.requests == [b"get=1\n\n"]
+
+
+@pytest.mark.parametrize("daemon_end", ["closes at once", "refuses", "no socket", "answers an error"])
+def test_fails_clearly_when_the_wireguard_go_daemon_does_not_serve(
+        run_module, tools, uapi, tmp_path, monkeypatch, daemon_end):
+    fake = tools(no_kernel_wireguard())
+    limit = tmp_path / "max_user_instances"
+    limit.write_text("128\n")
+    monkeypatch.setattr(_wg_interface, "INOTIFY_INSTANCES", str(limit))
+    if daemon_end != "no socket":
+        daemon = uapi("wgvpc0")
+        if daemon_end == "closes at once":
+            daemon.serve(b"")
+        elif daemon_end == "answers an error":
+            daemon.serve(b"errno=1\n\n")
+        else:
+            daemon.close()
+    else:
+        uapi("other")
+    result, failed = run_module(wg_interface, server_args(tmp_path, peers=[], persist=False))
+    assert failed
+    assert result["msg"].startswith("cannot create wgvpc0: wireguard-go started but its daemon does not answer on ")
+    assert "this user may have 128 (fs.inotify.max_user_instances)" in result["msg"]
+    assert "`LOG_LEVEL=verbose wireguard-go --foreground wgvpc0`" in result["msg"]
+    assert fake.mutating() == [("ip", "link", "add", "dev", "wgvpc0", "type", "wireguard"), ("setsid", "--wait", "/usr/bin/wireguard-go", "wgvpc0")]
 
 
 def test_kernel_only_fails_clearly_without_kernel_wireguard(run_module, tools, tmp_path):
