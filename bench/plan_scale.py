@@ -25,6 +25,11 @@ def servers(count):
             for i in range(1, count + 1)]
 
 
+def plan_interfaces(plan):
+    """How many WireGuard interfaces the plan has, all servers together."""
+    return sum(len(view["interfaces"]) for view in plan["servers"].values())
+
+
 def measure(count, repeat):
     given = servers(count)
     timings = []
@@ -36,8 +41,7 @@ def measure(count, repeat):
     plan = build_mesh_plan(given)
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    interfaces = sum(len(view["interfaces"]) for view in plan["servers"].values())
-    return statistics.median(timings), min(timings), peak, interfaces
+    return statistics.median(timings), min(timings), peak, plan_interfaces(plan)
 
 
 def main():

@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "integration"))
 
 from mesh_sim import Mesh  # noqa: E402
+from plan_scale import build_mesh_plan, plan_interfaces, servers  # noqa: E402
 from simservers import SimNet  # noqa: E402
 
 
@@ -43,11 +44,6 @@ def failure(what, count, run):
 
 INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
 INOTIFY_SPARE = 128  # for everything else root runs meanwhile
-
-
-def interfaces_of(count):
-    """WireGuard interfaces in a mesh of count servers: every server has its own, and one per lower index."""
-    return count * (count + 1) // 2
 
 
 @contextlib.contextmanager
@@ -97,7 +93,7 @@ def main():
     print(lines[0], flush=True)
     with tempfile.TemporaryDirectory(prefix="fakevpc-scale-") as workdir, inotify_limit() as raise_inotify_limit:
         for count in args.servers:
-            inotify = raise_inotify_limit(interfaces_of(count) + INOTIFY_SPARE)
+            inotify = raise_inotify_limit(plan_interfaces(build_mesh_plan(servers(count))) + INOTIFY_SPARE)
             try:
                 result = converge(count, workdir, args.timeout)
             except RuntimeError as error:

@@ -25,7 +25,7 @@ description:
     removes the file.
 requirements:
   - C(wg) (wireguard-tools) and C(ip) (iproute2) on the target.
-  - C(wireguard-go) on the target when the kernel has no WireGuard.
+  - C(wireguard-go) and C(setsid) (util-linux) on the target when the kernel has no WireGuard.
 options:
   name:
     description: The interface name, at most 15 characters.

@@ -18,7 +18,7 @@ description:
   - Unlisted interfaces are removed first, so a port or an address they held is free for the listed ones.
 requirements:
   - C(wg) (wireguard-tools) and C(ip) (iproute2) on the target.
-  - C(wireguard-go) on the target when the kernel has no WireGuard.
+  - C(wireguard-go) and C(setsid) (util-linux) on the target when the kernel has no WireGuard.
 options:
   interfaces:
     description: Every wanted interface; each takes the options of M(fakevpc.vpc.wg_interface) with O(fakevpc.vpc.wg_interface#module:state=present).

@@ -13,6 +13,7 @@ run with the limit left as it is must create the interface, or the first case wo
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -40,7 +41,7 @@ def run_wg_interface_in_own_namespaces(inotify_limit):
         "%s" % shlex.join(ansible),
         "wg show wgfvtest listen-port",
     ])
-    subprocess.run(["mkdir", "-p", "/run/wireguard"], check=True)  # the mount point only
+    os.makedirs("/run/wireguard", exist_ok=True)  # the mount point only
     return subprocess.run(UNSHARE + ["sh", "-c", script], capture_output=True, text=True, timeout=300, check=False,
                           env=simservers.ansible_env(), cwd=simservers.REPO_ROOT)
 

@@ -152,8 +152,6 @@ def test_fails_clearly_when_the_wireguard_go_daemon_does_not_serve(
             daemon.serve(b"errno=1\n\n")
         else:
             daemon.close()
-    else:
-        uapi("other")
     result, failed = run_module(wg_interface, server_args(tmp_path, peers=[], persist=False))
     assert failed
     assert result["msg"].startswith("cannot create wgvpc0: wireguard-go started but its daemon does not answer on ")
