@@ -7,7 +7,13 @@ set -uo pipefail
 
 project=${1:?usage: molecule-test.sh PROJECT_DIR [SCENARIO]}
 scenario=${2:-default}
+root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$project" || exit 2
+# A scenario that records what it saw (molecule/default: probe logs, WireGuard states) writes it here, outside
+# molecule's ephemeral directory, which the final destroy removes: a failed verify leaves it as a CI artifact.
+record_name=$(realpath --relative-to="$root" .)  # "." for the repository, roles/netns_vpc for a role
+[ "$record_name" = . ] && record_name=$scenario || record_name="${record_name//\//-}-$scenario"
+export FAKEVPC_MOLECULE_RECORD="$root/build/molecule-record/$record_name"
 config="molecule/$scenario/molecule.yml"
 [ -f "$config" ] || { echo "molecule-test.sh: no scenario at $project/$config" >&2; exit 2; }
 
@@ -28,7 +34,7 @@ PY
 )
 # At least one step besides the first destroy, or the scenario was not read: fail rather than test nothing.
 [ "${#steps[@]}" -gt 1 ] || { echo "molecule-test.sh: no test_sequence read from $project/$config" >&2; exit 2; }
-echo "molecule: $project ($scenario): ${steps[*]}, destroy; strategy ${ANSIBLE_STRATEGY:-linear}"
+echo "molecule: $project ($scenario): ${steps[*]}, destroy; strategy ${ANSIBLE_STRATEGY:-linear}; record $FAKEVPC_MOLECULE_RECORD"
 
 names=()
 seconds=()

@@ -1,5 +1,7 @@
 """Print this server's mesh state as JSON: each WireGuard interface's ifindex, addresses, public key and
-peers (public keys only), the wg-quick units' start times (unix time, this server's clock) and /etc/hosts.
+peers (public keys only), each peer's endpoint, last handshake and bytes moved (the evidence when a ping is
+lost: which side had which session when), the wg-quick units' start times (unix time, this server's clock) and
+/etc/hosts. No private or preshared key is read: `wg show <if> dump` would print them.
 
 Runs on a lab server (as root) during the molecule side effect; the verify step compares snapshots."""
 
@@ -21,6 +23,21 @@ def unit_start(interface):
     return time.time() - time.monotonic() + monotonic_us / 1e6
 
 
+def peer_state(interface):
+    """Per peer public key: its endpoint, the unix time of its last handshake (0: none) and bytes received/sent."""
+    state = {}
+    for line in run("wg", "show", interface, "endpoints").splitlines():
+        peer, endpoint = line.split("\t")
+        state[peer] = {"endpoint": endpoint}
+    for line in run("wg", "show", interface, "latest-handshakes").splitlines():
+        peer, seconds = line.split("\t")
+        state.setdefault(peer, {})["latest_handshake"] = int(seconds)
+    for line in run("wg", "show", interface, "transfer").splitlines():
+        peer, received, sent = line.split("\t")
+        state.setdefault(peer, {}).update(rx_bytes=int(received), tx_bytes=int(sent))
+    return state
+
+
 interfaces = {}
 for link in json.loads(run("ip", "-j", "address", "show", "type", "wireguard")):
     name = link["ifname"]
@@ -29,6 +46,7 @@ for link in json.loads(run("ip", "-j", "address", "show", "type", "wireguard")):
         "addresses": ["%s/%s" % (a["local"], a["prefixlen"]) for a in link.get("addr_info", []) if a["family"] == "inet"],
         "public_key": run("wg", "show", name, "public-key").strip(),
         "peers": sorted(run("wg", "show", name, "peers").split()),
+        "peer_state": peer_state(name),
         "unit_active_since": unit_start(name),
     }
 with open("/etc/hosts") as hosts:

@@ -4,7 +4,8 @@
 """What the verify step expects of the molecule lab, computed here independently of the collection's code.
 
 The inventory is the one the lab role wrote into molecule's ephemeral directory (plus, after the side effect,
-lifecycle.yml, which marks server 2 absent). The side effect's record is in <ephemeral>/lifecycle/.
+lifecycle.yml, which marks server 2 absent). The side effect's record is in $FAKEVPC_MOLECULE_RECORD (set by
+scripts/molecule-test.sh), else in <ephemeral>/lifecycle/.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import yaml
 
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 INVENTORY = os.path.join(EPHEMERAL, "inventory")
-RECORD = os.path.join(EPHEMERAL, "lifecycle")
+RECORD = os.environ.get("FAKEVPC_MOLECULE_RECORD") or os.path.join(EPHEMERAL, "lifecycle")
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
 DOMAIN = "vpcdomain"
 OFFSET = 1  # wg_mesh_iface_ip_offset: server A's subnet is 192.168.(OFFSET + A - 1).0/24
@@ -109,6 +110,14 @@ class Probe:
         been in flight when the probe stopped: under load, round trips reach half a second)."""
         last = max(self.replies, default=0)
         return sorted(set(range(1, last)) - set(self.replies))
+
+    def when_lost(self):
+        """Per lost request, the unix time it was sent, told from the replies around it (ten requests a second)."""
+        if not self.replies:
+            return {}
+        first = min(self.replies)
+        start = self.replies[first] - (first - 1) * 0.1
+        return {seq: round(start + (seq - 1) * 0.1, 1) for seq in self.lost}
 
     def first_reply_after(self, when):
         """Unix time of the first reply later than `when` (same clock), or None."""
