@@ -46,14 +46,16 @@ for link in json.loads(run("ip", "-j", "address", "show", "type", "wireguard")):
         "addresses": ["%s/%s" % (a["local"], a["prefixlen"]) for a in link.get("addr_info", []) if a["family"] == "inet"],
         "public_key": run("wg", "show", name, "public-key").strip(),
         "peers": sorted(run("wg", "show", name, "peers").split()),
-        "peer_state": peer_state(name),
         "unit_active_since": unit_start(name),
     }
+# Apart from the interfaces: the verify step compares those between snapshots, and these numbers always move.
+peer_states = {name: peer_state(name) for name in interfaces}
 with open("/etc/hosts") as hosts:
     hosts_text = hosts.read()
 print(json.dumps({
     "time": time.time(),
     "boot_id": open("/proc/sys/kernel/random/boot_id").read().strip(),
     "interfaces": interfaces,
+    "peer_states": peer_states,
     "hosts": hosts_text,
 }, sort_keys=True))
