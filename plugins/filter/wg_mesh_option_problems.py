@@ -53,7 +53,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The problems, each C(host '<host>': variable <variable>: <problem>); empty when there is none.
+  description: "The problems, each C(host '<host>': variable <variable>: <problem>); empty when there is none."
   type: list
   elements: str
 """

@@ -21,7 +21,7 @@ description:
     with the same endpoint and port, a missing endpoint where a higher server needs it,
     or an invalid domain or name.
   - Every pattern matches the whole value (a trailing newline is refused) and integers are ASCII digits.
-  - An endpoint is an IPv4 address in dotted decimal (no leading zero: C(10.0.0.010) is refused, not
+  - An endpoint is an IPv4 address in dotted decimal (no leading zero, so C(10.0.0.010) is refused, not
     dialled as octal), an IPv6 address or a DNS name; never an unspecified (C(0.0.0.0), C(::)),
     loopback, multicast or broadcast address, C(localhost), or a name the resolver would read as an
     address (C(1.2.3), C(0x7f000001), an all-digit last label). Endpoints that differ only in case or in
