@@ -12,8 +12,8 @@ version_added: 0.2.0
 description:
   - The rules an argument spec's type cannot say, checked per host before any host changes, each problem
     naming the host and the variable.
-  - C(wg_mesh_mtu) is 0 (WireGuard's default, 1420) or from 1280 (the smallest MTU that carries IPv6) to 65455
-    (the largest the kernel's WireGuard takes). C(wg_mesh_keepalive) is from 0 to 65535,
+  - C(wg_mesh_mtu) is 0 (WireGuard's default, 1420) or from 1280 (the smallest MTU that carries IPv6) to 65535
+    (the largest IP packet). C(wg_mesh_keepalive) is from 0 to 65535,
     C(wg_mesh_iface_ip_offset) from 0 to 255, C(wg_mesh_upgrade_reboot_timeout) from 1 to 86400 seconds;
     integers are Python integers or strings of ASCII digits.
   - C(wg_mesh_state) and C(wg_mesh_implementation) are one of their choices; C(wg_mesh_domain) and

@@ -31,10 +31,10 @@ DEFAULT_IFACE_PREFIX = "wgvpc"
 MAX_INDEX = 254
 IFNAMSIZ = 15
 MAX_DNS_NAME = 253
-# 0 keeps WireGuard's default (1420). Below 1280 a link cannot carry IPv6 (RFC 8200); above 65455 the kernel's
-# WireGuard refuses the MTU (65535, the largest IP packet, less 80 bytes of WireGuard, UDP and IPv6 headers).
+# 0 keeps WireGuard's default (1420). Below 1280 a link cannot carry IPv6 (RFC 8200); 65535 is the largest IP
+# packet (a 16-bit length), and the most wireguard-go's device takes.
 MIN_MTU = 1280
-MAX_MTU = 65455
+MAX_MTU = 65535
 IMPLEMENTATIONS = ("auto", "kernel", "userspace")
 STATES = ("present", "absent")
 # Settings of the whole mesh: every host must hold the same value as the host the plan was computed on.

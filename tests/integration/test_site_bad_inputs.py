@@ -105,7 +105,7 @@ BAD = [
     # wg_mesh_mtu, on one host only: every host stops
     ("mtu-100", {"vpc2": {"wg_mesh_mtu": 100}}, "host 'vpc2'", "wg_mesh_mtu"),
     ("mtu-70000", {"vpc3": {"wg_mesh_mtu": 70000}}, "host 'vpc3'", "wg_mesh_mtu"),
-    ("mtu-65456", {"vpc3": {"wg_mesh_mtu": 65456}}, "host 'vpc3'", "wg_mesh_mtu"),
+    ("mtu-65536", {"vpc3": {"wg_mesh_mtu": 65536}}, "host 'vpc3'", "wg_mesh_mtu"),
     ("mtu-negative", {"vpc1": {"wg_mesh_mtu": -5}}, "host 'vpc1'", "wg_mesh_mtu"),
     ("mtu-abc", {"vpc2": {"wg_mesh_mtu": "abc"}}, "host 'vpc2'", "wg_mesh_mtu"),
     ("mtu-superscript-two", {"vpc2": {"wg_mesh_mtu": "\u00b2"}}, "host 'vpc2'", "wg_mesh_mtu"),

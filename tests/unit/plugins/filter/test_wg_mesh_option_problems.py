@@ -28,7 +28,7 @@ def test_every_problem_names_the_host_and_the_variable():
     assert wg_mesh_option_problems(PLAN, "b", options) == [
         "host 'b': variable wg_mesh_domain: 'other' differs from the 'vpcdomain' the mesh plan was computed with: "
         "set it once for the whole group",
-        "host 'b': variable wg_mesh_mtu: must be 0 (WireGuard's default, 1420) or an MTU from 1280 to 65455, got 70000",
+        "host 'b': variable wg_mesh_mtu: must be 0 (WireGuard's default, 1420) or an MTU from 1280 to 65535, got 70000",
         "host 'b': variable wg_mesh_implementation: must be one of auto, kernel, userspace, got 'kernal'",
     ]
 

@@ -308,7 +308,7 @@ def test_every_option_field_has_a_good_value_above():
     assert sorted(GOOD_OPTIONS) == sorted(OPTION_FIELDS)
 
 
-@pytest.mark.parametrize("mtu", [0, 1280, "1280", 1420, 9000, 65455])
+@pytest.mark.parametrize("mtu", [0, 1280, "1280", 1420, 9000, 65535])
 def test_good_options_have_no_problem(mtu):
     assert host_option_problems(dict(GOOD_OPTIONS, mtu=mtu), SETTINGS) == []
 
@@ -318,9 +318,9 @@ def test_packages_may_be_a_comma_separated_string_as_for_the_argument_spec():
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("mtu", 100, "0 (WireGuard's default, 1420) or an MTU from 1280 to 65455, got 100"),
+    ("mtu", 100, "0 (WireGuard's default, 1420) or an MTU from 1280 to 65535, got 100"),
     ("mtu", 1279, "got 1279"),
-    ("mtu", 65456, "got 65456"),
+    ("mtu", 65536, "got 65536"),
     ("mtu", 70000, "got 70000"),
     ("mtu", -5, "got -5"),
     ("mtu", "abc", "got 'abc'"),
