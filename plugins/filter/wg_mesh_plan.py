@@ -20,6 +20,14 @@ description:
     index, an index outside 1..254, a subnet past C(192.168.255.0/24), a bad port, two servers
     with the same endpoint and port, a missing endpoint where a higher server needs it,
     or an invalid domain or name.
+  - Every pattern matches the whole value (a trailing newline is refused) and integers are ASCII digits.
+  - An endpoint is an IPv4 address in dotted decimal (no leading zero, so C(10.0.0.010) is refused, not
+    dialled as octal), an IPv6 address or a DNS name; never an unspecified (C(0.0.0.0), C(::)),
+    loopback, multicast or broadcast address, C(localhost), or a name the resolver would read as an
+    address (C(1.2.3), C(0x7f000001), an all-digit last label). Endpoints that differ only in case or in
+    their IPv6 spelling are the same endpoint.
+  - A name is one lowercase DNS label, not all digits and not C(localhost); C(<name>.<domain>) fits 253
+    characters. The domain's labels are lowercase, its last label is not all digits nor C(localhost).
 options:
   _input:
     description: The C(hostvars) of the play.
@@ -55,6 +63,10 @@ options:
     description: Prefix of the interface names, at most 12 characters.
     type: str
     default: wgvpc
+  settings_host:
+    description: The host whose variables gave the mesh-wide settings above, named in their errors.
+    type: str
+    version_added: 0.2.0
 """
 
 EXAMPLES = r"""
@@ -81,6 +93,11 @@ _value:
         - A peer has C(host), C(index), C(allowed_ips), C(endpoint) (C(host:port) or null) and
           C(persistent_keepalive) (or null).
       type: dict
+    settings:
+      description: The mesh-wide settings the plan was computed with, C(iface_ip_offset), C(domain), C(keepalive)
+        and C(iface_prefix), for P(fakevpc.vpc.wg_mesh_option_problems#filter) to compare each host's with.
+      type: dict
+      version_added: 0.2.0
 """
 
 from ansible.errors import AnsibleFilterError
@@ -92,6 +109,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import (
     MeshPlanError,
     build_mesh_plan,
 )
+from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_int
 
 HOST_VARIABLES = {
     "index": "wg_mesh_index",
@@ -108,21 +126,14 @@ SETTING_VARIABLES = {
 }
 
 
-def _as_int(value):
-    """Inventory values given on the command line arrive as strings: accept decimal digits."""
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return value
-
-
 def _server_from_hostvars(hostvars, host):
     variables = hostvars[host]
     endpoint = variables.get("wg_mesh_endpoint") or variables.get("ansible_host")
     return {
         "host": host,
-        "index": _as_int(variables.get("wg_mesh_index")),
+        "index": as_int(variables.get("wg_mesh_index")),
         "endpoint": endpoint,
-        "port": _as_int(variables.get("wg_mesh_port")),
+        "port": as_int(variables.get("wg_mesh_port")),
         "name": variables.get("wg_mesh_name"),
     }
 
@@ -137,18 +148,27 @@ def _is_member(hostvars, host):
     return state == "present"
 
 
+def _variable(hostvars, host, field):
+    """The inventory variable a server's field comes from (an endpoint may come from ansible_host)."""
+    if field == "endpoint" and host in hostvars and not hostvars[host].get("wg_mesh_endpoint") \
+            and hostvars[host].get("ansible_host"):
+        return "wg_mesh_endpoint (from ansible_host)"
+    return HOST_VARIABLES[field]
+
+
 def wg_mesh_plan(hostvars, hosts, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMAIN,
-                 keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX):
+                 keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX, settings_host=None):
     """Return the validated mesh plan of the hosts, read from hostvars."""
     servers = [_server_from_hostvars(hostvars, host) for host in hosts if _is_member(hostvars, host)]
     try:
-        return build_mesh_plan(servers, iface_ip_offset=_as_int(iface_ip_offset), domain=domain,
-                               keepalive=_as_int(keepalive), iface_prefix=iface_prefix)
+        return build_mesh_plan(servers, iface_ip_offset=as_int(iface_ip_offset), domain=domain,
+                               keepalive=as_int(keepalive), iface_prefix=iface_prefix)
     except MeshPlanError as error:
         if error.host is None:
-            raise AnsibleFilterError("wg_mesh_plan: variable %s: %s" % (SETTING_VARIABLES[error.field], error.problem))
-        raise AnsibleFilterError(
-            "wg_mesh_plan: host %r: variable %s: %s" % (error.host, HOST_VARIABLES[error.field], error.problem))
+            where = "host %r: " % (settings_host,) if settings_host is not None else ""
+            raise AnsibleFilterError("wg_mesh_plan: %svariable %s: %s" % (where, SETTING_VARIABLES[error.field], error.problem))
+        raise AnsibleFilterError("wg_mesh_plan: host %r: variable %s: %s" % (
+            error.host, _variable(hostvars, error.host, error.field), error.problem))
 
 
 class FilterModule:

@@ -19,7 +19,7 @@ import socket
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _wireguard
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import replace_file
 
-INTERFACE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+INTERFACE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,15}\Z")  # with .match: the whole name, no final newline
 SYSTEMD_RUNNING = "/run/systemd/system"
 # Where wireguard-go listens for `wg` (its UAPI socket, <interface>.sock), and how long a new one may take to answer.
 UAPI_DIR = "/var/run/wireguard"

@@ -17,6 +17,8 @@ import base64
 import binascii
 import ipaddress
 
+from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_int, int_in_range
+
 NONE = "(none)"
 HIDDEN = "(hidden)"
 HIDDEN_CHANGED = "(hidden, changes)"
@@ -87,13 +89,14 @@ def parse_ip_addresses(ip_json):
 def split_endpoint(endpoint):
     """'host:port' or '[v6]:port' -> (host, port); raises ValueError."""
     host, separator, port = endpoint.rpartition(":")
-    if not separator or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    port = as_int(port)  # ASCII digits only: '٣' is not 3
+    if not separator or not host or not int_in_range(port, 1, 65535):
         raise ValueError("expected host:port")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     elif ":" in host:
         raise ValueError("bracket an IPv6 address: [address]:port")
-    return host, int(port)
+    return host, port
 
 
 def peer_update(live, wanted, endpoint_is_current):

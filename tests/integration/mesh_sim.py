@@ -20,8 +20,8 @@ class Mesh:
         self.key_dir = workdir / "wg_keys"
         self.inventory_path = workdir / "inventory.json"
 
-    def write_inventory(self, count, **overrides):
-        """Inventory of the first count servers; overrides: {host: {variable: value}}."""
+    def write_inventory(self, count, path=None, **overrides):
+        """Inventory of the first count servers, at path (default: the mesh's own); overrides: {host: {variable: value}}."""
         # Simulated servers share the host's /etc/cloud: its hosts templates are not theirs to change.
         extra = {s.name: dict({"ansible_become": False, "wg_mesh_install_packages": False,
                                "wg_mesh_cloud_init_templates_dir": "",
@@ -31,8 +31,9 @@ class Mesh:
         hosts = inventory["all"]["children"]["vpc"]["hosts"]
         for server in self.net.servers[count:]:
             del hosts[server.name]
-        self.inventory_path.write_text(json.dumps(inventory))
-        return self.inventory_path
+        path = path or self.inventory_path
+        path.write_text(json.dumps(inventory))
+        return path
 
     def site(self, count, overrides=None, **kwargs):
         return run_playbook(SITE, self.write_inventory(count, **(overrides or {})), **kwargs)

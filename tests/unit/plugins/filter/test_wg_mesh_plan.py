@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
@@ -50,7 +52,20 @@ def test_hosts_marked_absent_are_left_out():
     (HOSTVARS, ["a"], {"iface_ip_offset": 300}, "wg_mesh_plan: variable wg_mesh_iface_ip_offset:"),
     (HOSTVARS, ["a"], {"domain": "x y"}, "wg_mesh_plan: variable wg_mesh_domain:"),
     (HOSTVARS, ["a"], {"iface_prefix": "toolong-prefix"}, "wg_mesh_plan: variable wg_mesh_iface_prefix:"),
+    (HOSTVARS, ["a"], {"domain": "x y", "settings_host": "a"}, "wg_mesh_plan: host 'a': variable wg_mesh_domain:"),
+    # Integers are ASCII digits: '²' is refused naming host and variable (never a bare ValueError), '٣' is not 3.
+    ({"a": {"wg_mesh_index": "\u00b2"}}, ["a"], {}, "host 'a': variable wg_mesh_index: must be an integer from 1 to 254"),
+    ({"a": {"wg_mesh_index": "\u0663"}}, ["a"], {}, "host 'a': variable wg_mesh_index: must be an integer from 1 to 254"),
+    ({"a": {"wg_mesh_index": " 1"}}, ["a"], {}, "host 'a': variable wg_mesh_index:"),
+    ({"a": {"wg_mesh_index": 1, "wg_mesh_port": "\u00b2"}}, ["a"], {}, "host 'a': variable wg_mesh_port:"),
+    (HOSTVARS, ["a"], {"keepalive": "\u0663"}, "variable wg_mesh_keepalive:"),
+    (HOSTVARS, ["a"], {"iface_ip_offset": "\u00b2"}, "variable wg_mesh_iface_ip_offset:"),
+    # An endpoint read from ansible_host says so.
+    ({"a": {"wg_mesh_index": 1, "ansible_host": "127.0.0.1"}}, ["a"], {},
+     "host 'a': variable wg_mesh_endpoint (from ansible_host): 127.0.0.1 is a loopback address"),
+    ({"a": {"wg_mesh_index": 1, "wg_mesh_endpoint": "10.213.0.010"}}, ["a"], {},
+     "host 'a': variable wg_mesh_endpoint: '10.213.0.010' is neither an IPv4 address"),
 ])
 def test_errors_name_host_and_variable(hostvars, hosts, kwargs, message):
-    with pytest.raises(AnsibleFilterError, match=message.replace("(", r"\(")):
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
         wg_mesh_plan(hostvars, hosts, **kwargs)

@@ -7,9 +7,12 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import (
+    OPTION_FIELDS,
     MeshPlanError,
     build_mesh_plan,
     format_endpoint,
+    host_option_problems,
+    parse_endpoint,
 )
 
 
@@ -169,7 +172,42 @@ def test_default_port_and_name():
 
 
 def test_empty_mesh():
-    assert build_mesh_plan([]) == {"servers": {}}
+    assert build_mesh_plan([])["servers"] == {}
+
+
+def test_the_plan_keeps_its_mesh_wide_settings():
+    assert build_mesh_plan([], iface_ip_offset=4, domain="corp.example", keepalive=0, iface_prefix="wg")["settings"] == {
+        "iface_ip_offset": 4, "domain": "corp.example", "keepalive": 0, "iface_prefix": "wg"}
+
+
+@pytest.mark.parametrize("endpoint, key", [
+    ("203.0.113.7", "203.0.113.7"),
+    ("10.213.0.10", "10.213.0.10"),
+    ("2001:DB8:0::1", "2001:db8::1"),
+    ("Web1.Example.COM", "web1.example.com"),
+    ("web1.example.com.", "web1.example.com"),
+    ("vpn-1.example", "vpn-1.example"),
+    ("1e100.net", "1e100.net"),
+    ("db", "db"),
+])
+def test_endpoints_accepted_and_their_identity(endpoint, key):
+    assert parse_endpoint(endpoint) == (key, None)
+
+
+def test_endpoints_that_differ_only_in_case_or_spelling_are_one_endpoint():
+    for first, second in (("web1.example.com", "Web1.Example.com"), ("web1.example.com", "web1.example.com."),
+                          ("2001:db8::1", "2001:DB8:0:0::1")):
+        with pytest.raises(MeshPlanError, match="is already the endpoint of host 'host1'"):
+            build_mesh_plan(servers(1, 2, overrides={1: {"endpoint": first, "port": 51820},
+                                                     2: {"endpoint": second, "port": 51820}}))
+    plan = build_mesh_plan(servers(1, 2, overrides={1: {"endpoint": "Web1.example.com"}}))
+    assert plan["servers"]["host2"]["interfaces"][1]["peers"][0]["endpoint"] == "Web1.example.com:51821"
+
+
+def test_a_name_may_fill_a_dns_name_to_its_253_characters():
+    domain = ".".join(["d" * 63] * 3) + "." + "d" * 57  # 249 characters
+    plan = build_mesh_plan(servers(1, overrides={1: {"name": "abc"}}), domain=domain)["servers"]
+    assert len(plan["host1"]["fqdn"]) == 253
 
 
 @pytest.mark.parametrize("given, kwargs, host, field, message", [
@@ -200,9 +238,131 @@ def test_empty_mesh():
     (servers(1), {"keepalive": -5}, None, "keepalive", "0 to 65535"),
     (servers(1), {"iface_prefix": "a-very-long-one"}, None, "iface_prefix", "exceed 15 characters"),
     (servers(1), {"iface_prefix": "9wg"}, None, "iface_prefix", "start with a letter"),
+    # Full-string matches: a trailing newline (a YAML | scalar) is refused everywhere.
+    (servers(1, overrides={1: {"name": "srv\n"}}), {}, "host1", "name", "one DNS label"),
+    (servers(1, overrides={1: {"endpoint": "web1.example.com\n"}}), {}, "host1", "endpoint", "control character"),
+    (servers(1, overrides={1: {"endpoint": "203.0.113.1\n"}}), {}, "host1", "endpoint", "control character"),
+    (servers(1), {"domain": "vpcdomain\n"}, None, "domain", "lowercase labels"),
+    (servers(1), {"iface_prefix": "wgvpc\n"}, None, "iface_prefix", "start with a letter"),
+    # Endpoints: IPv4 in dotted decimal only, never unspecified, loopback, multicast or broadcast.
+    (servers(1, overrides={1: {"endpoint": "10.213.0.010"}}), {}, "host1", "endpoint", "no leading zero"),
+    (servers(1, overrides={1: {"endpoint": "010.1.1.1"}}), {}, "host1", "endpoint", "no leading zero"),
+    (servers(1, overrides={1: {"endpoint": "1.2.3"}}), {}, "host1", "endpoint", "neither an IPv4 address"),
+    (servers(1, overrides={1: {"endpoint": "1.2.3.4.5"}}), {}, "host1", "endpoint", "neither an IPv4 address"),
+    (servers(1, overrides={1: {"endpoint": "0x7f000001"}}), {}, "host1", "endpoint", "reads it as an address"),
+    (servers(1, overrides={1: {"endpoint": "2130706433"}}), {}, "host1", "endpoint", "reads it as an address"),
+    (servers(1, overrides={1: {"endpoint": "web.123"}}), {}, "host1", "endpoint", "last label is all digits"),
+    (servers(1, overrides={1: {"endpoint": "0.0.0.0"}}), {}, "host1", "endpoint", "not an address a server can be dialled at"),
+    (servers(1, overrides={1: {"endpoint": "0.1.2.3"}}), {}, "host1", "endpoint", "not an address a server can be dialled at"),
+    (servers(1, overrides={1: {"endpoint": "::"}}), {}, "host1", "endpoint", "not an address a server can be dialled at"),
+    (servers(1, overrides={1: {"endpoint": "255.255.255.255"}}), {}, "host1", "endpoint", "not an address"),
+    (servers(1, overrides={1: {"endpoint": "::1"}}), {}, "host1", "endpoint", "loopback"),
+    (servers(1, overrides={1: {"endpoint": "127.0.1.1"}}), {}, "host1", "endpoint", "loopback"),
+    (servers(1, overrides={1: {"endpoint": "::ffff:127.0.0.1"}}), {}, "host1", "endpoint", "loopback"),
+    (servers(1, overrides={1: {"endpoint": "224.0.0.1"}}), {}, "host1", "endpoint", "multicast"),
+    (servers(1, overrides={1: {"endpoint": "ff02::1"}}), {}, "host1", "endpoint", "multicast"),
+    (servers(1, overrides={1: {"endpoint": "fe80::1%eth0"}}), {}, "host1", "endpoint", "zone"),
+    (servers(1, overrides={1: {"endpoint": "vpn.localhost"}}), {}, "host1", "endpoint", "localhost"),
+    (servers(1, overrides={1: {"endpoint": "LOCALHOST"}}), {}, "host1", "endpoint", "localhost"),
+    (servers(1, overrides={1: {"endpoint": "-bad.example"}}), {}, "host1", "endpoint", "DNS name"),
+    (servers(1, overrides={1: {"endpoint": "a" * 64 + ".example"}}), {}, "host1", "endpoint", "DNS name"),
+    (servers(1, overrides={1: {"endpoint": ".".join(["a" * 63] * 4)}}), {}, "host1", "endpoint", "DNS name"),
+    (servers(1, overrides={1: {"endpoint": ""}}), {}, "host1", "endpoint", "got ''"),
+    (servers(1, overrides={1: {"endpoint": 5}}), {}, "host1", "endpoint", "got 5"),
+    # Names: never localhost, never all digits, and <name>.<domain> fits a DNS name.
+    (servers(1, overrides={1: {"name": "localhost"}}), {}, "host1", "name", "localhost"),
+    (servers(1, overrides={1: {"name": "localhost.example"}}), {}, "host1", "name", "one DNS label"),
+    (servers(1, overrides={1: {"name": "123"}}), {}, "host1", "name", "all digits"),
+    (servers(1, overrides={1: {"name": "a" * 63}}), {"domain": ".".join(["d" * 63] * 3) + ".d"}, "host1", "name",
+     "past the 253 of a DNS name"),
+    (servers(1), {"domain": ".".join(["d" * 63] * 4)}, None, "domain", "is 255 characters long"),
+    (servers(1), {"domain": "vpc.123"}, None, "domain", "all-digit label"),
+    (servers(1), {"domain": "localhost"}, None, "domain", "localhost"),
+    (servers(1), {"domain": "vpc.localhost"}, None, "domain", "localhost"),
+    (servers(1), {"domain": "vpc..example"}, None, "domain", "lowercase labels"),
+    (servers(1), {"domain": "a" * 64}, None, "domain", "lowercase labels"),
+    # Integers are ints, never bools, never strings (the filter reads ASCII digits into ints first).
+    (servers(1, overrides={1: {"index": "\u00b2"}}), {}, "host1", "index", "got '\u00b2'"),
+    (servers(1, overrides={1: {"index": "\u0663"}}), {}, "host1", "index", "got '\u0663'"),
+    (servers(1, overrides={1: {"port": "\u00b2"}}), {}, "host1", "port", "got '\u00b2'"),
+    (servers(1, overrides={1: {"port": True}}), {}, "host1", "port", "got True"),
+    (servers(1), {"keepalive": "\u0663"}, None, "keepalive", "0 to 65535"),
+    (servers(1), {"keepalive": 65536}, None, "keepalive", "0 to 65535"),
+    (servers(1), {"iface_ip_offset": True}, None, "iface_ip_offset", "0 to 255"),
 ])
 def test_validation_errors_name_host_and_field(given, kwargs, host, field, message):
     with pytest.raises(MeshPlanError) as caught:
         build_mesh_plan(given, **kwargs)
     assert (caught.value.host, caught.value.field) == (host, field)
     assert message in str(caught.value)
+
+
+SETTINGS = {"iface_ip_offset": 1, "domain": "vpcdomain", "keepalive": 25, "iface_prefix": "wgvpc"}
+GOOD_OPTIONS = {"iface_ip_offset": 1, "domain": "vpcdomain", "keepalive": "25", "iface_prefix": "wgvpc", "mtu": 0,
+                "state": "absent", "implementation": "userspace", "upgrade_reboot_timeout": 600, "key_dir": "inv/wg_keys",
+                "config_dir": "/etc/wireguard", "hosts_file": "/etc/hosts", "cloud_init_templates_dir": "",
+                "packages": ["wireguard-tools", "wireguard-go", "libc6:amd64", "g++"]}
+
+
+def test_every_option_field_has_a_good_value_above():
+    assert sorted(GOOD_OPTIONS) == sorted(OPTION_FIELDS)
+
+
+@pytest.mark.parametrize("mtu", [0, 1280, "1280", 1420, 9000, 65535])
+def test_good_options_have_no_problem(mtu):
+    assert host_option_problems(dict(GOOD_OPTIONS, mtu=mtu), SETTINGS) == []
+
+
+def test_packages_may_be_a_comma_separated_string_as_for_the_argument_spec():
+    assert host_option_problems({"packages": "wireguard-tools,wireguard-go"}) == []
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("mtu", 100, "0 (WireGuard's default, 1420) or an MTU from 1280 to 65535, got 100"),
+    ("mtu", 1279, "got 1279"),
+    ("mtu", 65536, "got 65536"),
+    ("mtu", 70000, "got 70000"),
+    ("mtu", -5, "got -5"),
+    ("mtu", "abc", "got 'abc'"),
+    ("mtu", "\u00b2", "got '\u00b2'"),
+    ("mtu", "\u0663\u0663\u0663\u0663", "got '\u0663\u0663\u0663\u0663'"),
+    ("mtu", " 1420", "got ' 1420'"),
+    ("mtu", False, "got False"),
+    ("keepalive", 65536, "0 to 65535"),
+    ("keepalive", "\u0663", "0 to 65535"),
+    ("iface_ip_offset", 256, "0 to 255"),
+    ("domain", "vpcdomain\n", "lowercase labels"),
+    ("domain", "Vpc", "lowercase labels"),
+    ("iface_prefix", "wg vpc", "start with a letter"),
+    ("iface_prefix", "wgvpc\n", "start with a letter"),
+    ("state", "gone", "must be one of present, absent, got 'gone'"),
+    ("state", "present\n", "got 'present\\n'"),
+    ("implementation", "kernal", "must be one of auto, kernel, userspace, got 'kernal'"),
+    ("upgrade_reboot_timeout", 0, "from 1 to 86400"),
+    ("upgrade_reboot_timeout", "\u00b2", "from 1 to 86400"),
+    ("key_dir", "", "must be a path"),
+    ("key_dir", "/tmp/keys\n", "control character"),
+    ("config_dir", "etc/wireguard", "absolute path"),
+    ("config_dir", "/etc/wireguard\r", "control character"),
+    ("hosts_file", None, "must be a path"),
+    ("cloud_init_templates_dir", "cloud/templates", "absolute path"),
+    ("packages", "wireguard-tools,-y", "list of package names"),
+    ("packages", 5, "list of package names"),
+    ("packages", ["-o Dpkg::Options=x"], "list of package names"),
+    ("packages", ["wireguard-tools\n"], "list of package names"),
+    ("packages", ["wireguard tools"], "list of package names"),
+])
+def test_bad_options_are_refused_naming_the_field(field, value, message):
+    problems = host_option_problems(dict(GOOD_OPTIONS, **{field: value}), SETTINGS)
+    assert [found for found, dummy in problems] == [field]
+    assert message in problems[0][1]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("iface_ip_offset", 2), ("iface_ip_offset", "2"), ("domain", "other"), ("keepalive", 0), ("iface_prefix", "wg"),
+])
+def test_a_mesh_wide_setting_must_be_the_plans(field, value):
+    problems = host_option_problems({field: value}, SETTINGS)
+    assert problems == [(field, "%r differs from the %r the mesh plan was computed with: set it once for the whole group"
+                         % (value, SETTINGS[field]))]
+    assert host_option_problems({field: value}) == []

@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the WireGuard interface modules accept: ASCII port digits, whole interface names."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.fakevpc.vpc.plugins.module_utils._wg_interface import INTERFACE_NAME
+from ansible_collections.fakevpc.vpc.plugins.module_utils._wireguard import split_endpoint
+
+
+@pytest.mark.parametrize("endpoint, expected", [
+    ("203.0.113.1:51820", ("203.0.113.1", 51820)),
+    ("[2001:db8::1]:1", ("2001:db8::1", 1)),
+    ("vpn.example.com:65535", ("vpn.example.com", 65535)),
+])
+def test_endpoints_split_into_host_and_port(endpoint, expected):
+    assert split_endpoint(endpoint) == expected
+
+
+@pytest.mark.parametrize("endpoint", [
+    "203.0.113.1:\u00b2", "203.0.113.1:\u0663", "203.0.113.1:51820\n", "203.0.113.1: 51820", "203.0.113.1:0",
+    "203.0.113.1:65536", "203.0.113.1", ":51820", "2001:db8::1:51820",
+])
+def test_bad_endpoints_raise_the_modules_value_error(endpoint):
+    with pytest.raises(ValueError, match="expected host:port|bracket an IPv6 address"):
+        split_endpoint(endpoint)
+
+
+@pytest.mark.parametrize("name, valid", [
+    ("wgvpc0", True), ("a.b_c-d", True), ("x" * 15, True), ("x" * 16, False), ("wgvpc0\n", False), ("wg vpc", False),
+    ("", False),
+])
+def test_interface_names_match_whole(name, valid):
+    assert (INTERFACE_NAME.match(name) is not None) == valid
