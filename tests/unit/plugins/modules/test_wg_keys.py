@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""wg_keys on a real temporary directory: creation, modes, never regenerating, check mode."""
+"""wg_keys on a real temporary directory: creation, modes, never regenerating, check mode, refusing untrusted files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _key_store, _wg_keys
 from ansible_collections.fakevpc.vpc.plugins.modules import wg_keys
 
 
@@ -65,14 +65,123 @@ def test_check_mode_creates_nothing_and_diff_lists_files(run_module, tmp_path):
     assert list(result["public_keys"]) == ["s1"]
 
 
-def test_wrong_modes_are_corrected(run_module, tmp_path):
-    key_dir = str(tmp_path / "keys")
-    run_module(wg_keys, {"path": key_dir, "hosts": ["s1"]})
-    os.chmod(key_dir, 0o755)
-    os.chmod(os.path.join(key_dir, "s1.key"), 0o644)
-    result = run_module(wg_keys, {"path": key_dir, "hosts": ["s1"]})[0]
-    assert result["changed"] and result["created"] == []
-    assert mode(key_dir) == 0o700 and mode(os.path.join(key_dir, "s1.key")) == 0o600
+def converged(run_module, tmp_path, hosts=("s1", "s2")):
+    key_dir = tmp_path / "keys"
+    result, failed = run_module(wg_keys, {"path": str(key_dir), "hosts": list(hosts)})
+    assert not failed, result
+    return key_dir
+
+
+def refused(run_module, key_dir, hosts=("s1", "s2")):
+    """Run on key_dir, assert it failed and changed nothing in it; return the message."""
+    before = {name: (os.lstat(os.path.join(key_dir, name)).st_mode, os.path.islink(os.path.join(key_dir, name)))
+              for name in os.listdir(key_dir)} if os.path.isdir(key_dir) else None
+    result, failed = run_module(wg_keys, {"path": str(key_dir), "hosts": list(hosts)})
+    assert failed, result
+    after = {name: (os.lstat(os.path.join(key_dir, name)).st_mode, os.path.islink(os.path.join(key_dir, name)))
+             for name in os.listdir(key_dir)} if os.path.isdir(key_dir) else None
+    assert after == before
+    return result["msg"]
+
+
+@pytest.mark.parametrize("file_mode", [0o644, 0o640, 0o604, 0o660, 0o602])
+def test_a_key_open_to_others_is_refused_never_repaired(run_module, tmp_path, file_mode):
+    key_dir = converged(run_module, tmp_path)
+    os.chmod(key_dir / "s2.key", file_mode)
+    msg = refused(run_module, key_dir)
+    assert "%s: the key file has mode %04o" % (key_dir / "s2.key", file_mode) in msg
+    assert "`chmod 0600 %s`" % (key_dir / "s2.key") in msg
+    assert mode(key_dir / "s2.key") == file_mode
+
+
+@pytest.mark.parametrize("dir_mode", [0o777, 0o755, 0o750, 0o710, 0o701])
+def test_a_directory_open_to_others_is_refused_never_repaired(run_module, tmp_path, dir_mode):
+    key_dir = converged(run_module, tmp_path)
+    os.chmod(key_dir, dir_mode)
+    msg = refused(run_module, key_dir)
+    assert "%s: the key directory has mode %04o" % (key_dir, dir_mode) in msg
+    assert "`chmod 0700 %s`" % key_dir in msg
+    assert mode(key_dir) == dir_mode
+
+
+def test_a_directory_symlink_is_refused(run_module, tmp_path):
+    real = converged(run_module, tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    msg = refused(run_module, link)
+    assert "%s: the key directory is a symlink (to %s)" % (link, real) in msg
+
+
+def test_a_symlinked_key_is_refused_and_its_target_untouched(run_module, tmp_path):
+    key_dir = converged(run_module, tmp_path, hosts=("s1",))
+    other = tmp_path / "not-a-key.txt"
+    other.write_text("someone else's file\n")
+    other.chmod(0o644)
+    (key_dir / "s2.key").symlink_to(other)
+    msg = refused(run_module, key_dir)
+    assert "%s: is a symlink (to %s)" % (key_dir / "s2.key", other) in msg
+    assert mode(other) == 0o644 and other.read_text() == "someone else's file\n"
+    assert not (key_dir / "s1+s2.psk").exists()
+
+
+def test_a_symlink_to_a_good_key_is_refused_too(run_module, tmp_path):
+    key_dir = converged(run_module, tmp_path)
+    (key_dir / "s2.key").rename(tmp_path / "s2.key")
+    (key_dir / "s2.key").symlink_to(tmp_path / "s2.key")
+    assert "is a symlink" in refused(run_module, key_dir)
+
+
+def test_a_dangling_symlink_is_refused_clearly(run_module, tmp_path):
+    key_dir = converged(run_module, tmp_path, hosts=("s1",))
+    (key_dir / "s1+s2.psk").symlink_to(tmp_path / "nowhere")
+    msg = refused(run_module, key_dir)
+    assert "%s: is a symlink (to %s)" % (key_dir / "s1+s2.psk", tmp_path / "nowhere") in msg
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_key_that_is_not_a_file_is_refused(run_module, tmp_path):
+    key_dir = converged(run_module, tmp_path, hosts=("s1",))
+    os.mkfifo(key_dir / "s2.key", 0o600)
+    assert "%s: is not a regular file" % (key_dir / "s2.key") in refused(run_module, key_dir)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+@pytest.mark.parametrize("victim", ["s1.key", "s1+s2.psk", "."])
+def test_a_key_or_directory_of_another_user_is_refused(run_module, tmp_path, victim):
+    key_dir = converged(run_module, tmp_path)
+    os.chown(key_dir / victim, 65534, -1)
+    msg = refused(run_module, key_dir)
+    target = key_dir if victim == "." else key_dir / victim
+    assert "%s: the key %s is owned by uid 65534" % (target, "directory" if victim == "." else "file") in msg
+    assert "`chown 0 %s`" % target in msg
+
+
+def test_a_path_that_is_a_file_is_refused(run_module, tmp_path):
+    (tmp_path / "keys").write_text("x")
+    result, failed = run_module(wg_keys, {"path": str(tmp_path / "keys"), "hosts": ["s1"]})
+    assert failed and "exists and is not a directory" in result["msg"]
+
+
+def test_keys_are_created_only_never_replaced(tmp_path):
+    store = _key_store.KeyStore(str(tmp_path / "keys"))
+    with store:
+        store.open(create=True)
+        store.create("a.key", b"first\n")
+        with pytest.raises(_key_store.KeyDirectoryError, match="appeared while this run was creating it"):
+            store.create("a.key", b"second\n")
+    assert (tmp_path / "keys" / "a.key").read_bytes() == b"first\n"
+    assert sorted(os.listdir(tmp_path / "keys")) == ["a.key"]
+    assert mode(tmp_path / "keys" / "a.key") == 0o600
+
+
+def test_new_keys_are_private_whatever_the_umask(run_module, tmp_path):
+    old = os.umask(0)
+    try:
+        key_dir = converged(run_module, tmp_path)
+    finally:
+        os.umask(old)
+    assert mode(key_dir) == 0o700
+    assert {mode(key_dir / name) for name in os.listdir(key_dir)} == {0o600}
 
 
 def test_a_damaged_key_file_fails_and_is_not_replaced(run_module, tmp_path):

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The keys of a mesh in its key directory: read what exists, create only what is missing.
+
+A private module of the fakevpc.vpc collection: its interface may change without notice. Used by the wg_keys module.
+Files are <host>.key (private key) and <a>+<b>.psk with a < b (preshared key), base64 and a newline.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys
+from ansible_collections.fakevpc.vpc.plugins.module_utils._key_store import KeyDirectoryError, KeyStore
+
+HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
+def private_key_name(host):
+    return "%s.key" % host
+
+
+def preshared_key_name(host_a, host_b):
+    first, second = sorted((host_a, host_b))
+    return "%s+%s.psk" % (first, second)
+
+
+class PlainKeys:
+    """Key files as `wg genkey` writes them: the base64 key and a newline."""
+
+    @staticmethod
+    def decode(data, file_path):
+        try:
+            return data.decode("ascii")
+        except UnicodeDecodeError:
+            raise KeyDirectoryError("%s is not a WireGuard key (base64 of 32 bytes); fix or remove it" % file_path)
+
+    @staticmethod
+    def encode(key):
+        return (key + "\n").encode("ascii")
+
+
+class MeshKeys:
+    """The key directory of one mesh: apply() returns the public keys and paths, creating missing keys."""
+
+    def __init__(self, path, hosts, check_mode=False, codec=PlainKeys):
+        bad = [host for host in hosts if not HOST_NAME.fullmatch(host)]
+        if bad:
+            raise KeyDirectoryError("hosts: names may hold only letters, digits, '.', '_' and '-': %s" % ", ".join(bad))
+        self.store = KeyStore(path)
+        self.hosts = sorted(set(hosts))
+        self.check_mode = check_mode
+        self.codec = codec
+        self.created = []
+
+    def _read_key(self, name):
+        """The key in file name (stripped), or None when there is no such file."""
+        data = self.store.read(name)
+        if data is None:
+            return None
+        file_path = self.store.file_path(name)
+        key = self.codec.decode(data, file_path)
+        if _wg_keys.decode_key(key) is None:
+            raise KeyDirectoryError("%s is not a WireGuard key (base64 of 32 bytes); fix or remove it" % file_path)
+        return key.strip()
+
+    def apply(self):
+        """Read every key first (any untrusted file refuses the run before anything is created), then create the
+        missing ones."""
+        names = [(private_key_name(host), _wg_keys.generate_private_key) for host in self.hosts]
+        names += [(preshared_key_name(host_a, host_b), _wg_keys.generate_preshared_key)
+                  for host_a, host_b in itertools.combinations(self.hosts, 2)]
+        keys = {}
+        with self.store:
+            if self.store.open(create=False):
+                keys = dict((name, self._read_key(name)) for name, _generate in names)
+            missing = [(name, generate) for name, generate in names if keys.get(name) is None]
+            self.created = [self.store.file_path(name) for name, _generate in missing]
+            if missing and not self.check_mode:
+                if self.store.descriptor is None:
+                    self.store.open(create=True)
+                for name, generate in missing:
+                    keys[name] = generate()
+                    self.store.create(name, self.codec.encode(keys[name]))
+        public_keys = dict((host, _wg_keys.public_key(keys[private_key_name(host)]))
+                           for host in self.hosts if keys.get(private_key_name(host)) is not None)
+        preshared_key_files = dict((host, {}) for host in self.hosts)
+        for host_a, host_b in itertools.combinations(self.hosts, 2):
+            file_path = self.store.file_path(preshared_key_name(host_a, host_b))
+            preshared_key_files[host_a][host_b] = preshared_key_files[host_b][host_a] = file_path
+        return dict(
+            changed=bool(self.created),
+            public_keys=public_keys,
+            private_key_files=dict((host, self.store.file_path(private_key_name(host))) for host in self.hosts),
+            preshared_key_files=preshared_key_files,
+            created=self.created,
+        )
