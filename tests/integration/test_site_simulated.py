@@ -156,3 +156,19 @@ def test_status_matrix_shows_every_pair_and_fails_when_one_is_down(mesh):
         four.run(["ip", "link", "set", "dev", "wgvpc1", "up"])
     assert broken.rc != 0
     assert "Down (from, to): server1 -> server4, server4 -> server1" in broken.stdout, broken.stdout
+
+
+def test_a_failing_interface_task_says_why_and_prints_no_key(mesh):
+    """The interface task carries keys, yet its errors are shown: they name the interface, never a key, even at -vvv.
+
+    server2 (absent since the previous test) comes back with implementation kernel, which this host's kernel lacks:
+    the module fails creating its first interface, with the private key in its arguments."""
+    secrets = [(mesh.key_dir / name).read_text().strip() for name in os.listdir(mesh.key_dir)]
+    assert len(secrets) == 4 + 6
+    failed = mesh.site(4, overrides={"vpc2": {"wg_mesh_implementation": "kernel"}}, verbose=3, diff=True)
+    assert failed.rc != 0 and failed.failed() == 1, failed.describe()
+    output = failed.stdout + failed.stderr
+    assert "cannot create wgvpc0: the kernel has no WireGuard" in output, failed.describe()
+    assert "censored" not in output, failed.describe()
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in output  # the key options are there, masked
+    assert [secret for secret in secrets if secret in output] == []
