@@ -12,6 +12,7 @@ Files are <host>.key (private key) and <a>+<b>.psk with a < b (preshared key), b
 from __future__ import annotations
 
 import itertools
+import os
 import re
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys
@@ -99,3 +100,28 @@ class MeshKeys:
             preshared_key_files=preshared_key_files,
             created=self.created,
         )
+
+
+def mesh_key_dir(key_dirs):
+    """The one key directory of a mesh, from {host: its key directory (None: cannot be decided)}.
+
+    Raises KeyDirectoryError naming two hosts and their two directories when the hosts disagree (two inventory
+    sources each giving its own <inventory dir>/wg_keys), or naming the host that has none."""
+    normalised = {}
+    for host in sorted(key_dirs):
+        if not key_dirs[host]:
+            raise KeyDirectoryError(
+                "host %r: variable wg_mesh_key_dir: is not set and cannot default to <inventory dir>/wg_keys (its"
+                " inventory source is not a file in a directory): set it for the whole group" % host)
+        normalised[host] = os.path.normpath(os.path.expanduser(key_dirs[host]))
+    by_dir = {}
+    for host, directory in normalised.items():
+        by_dir.setdefault(directory, host)
+    if len(by_dir) > 1:
+        (dir_a, host_a), (dir_b, host_b) = sorted(by_dir.items(), key=lambda item: item[1])[:2]
+        raise KeyDirectoryError(
+            "variable wg_mesh_key_dir: one mesh has one key directory, but host %r resolves it to %s and host %r to %s"
+            " (two inventory sources, each with its own <inventory dir>/wg_keys?): set wg_mesh_key_dir once for the"
+            " whole group (group_vars of the group, or -e), or no key would be found and new ones would break every"
+            " tunnel" % (host_a, dir_a, host_b, dir_b))
+    return next(iter(by_dir), None)
