@@ -14,7 +14,7 @@ description:
     default C(<inventory dir>/wg_keys) with the host's own inventory directory), and returns the directory when all
     agree.
   - Fails naming two hosts and their two directories when they do not (two inventory sources given with two C(-i),
-    each with its own C(wg_keys)): the keys would otherwise be looked for, and created, in whichever directory the
+    each with its own C(wg_keys)); the keys would otherwise be looked for, and created, in whichever directory the
     first host of the run resolves, and new keys break every tunnel.
 options:
   _input:

@@ -48,7 +48,9 @@ class PlainKeys:
 class MeshKeys:
     """The key directory of one mesh: apply() returns the public keys and paths, creating missing keys."""
 
-    def __init__(self, path, hosts, check_mode=False, codec=PlainKeys):
+    def __init__(self, path, hosts, check_mode=False, codec=PlainKeys, live=None, live_secrets=None, adopt=False):
+        """live: {host: {public_keys, preshared_peers}} of the hosts whose live keys were read (wg_keys_info), or None
+        to check nothing; live_secrets: {host: {private_keys, preshared_keys}}, read back when adopt is true."""
         bad = [host for host in hosts if not HOST_NAME.fullmatch(host)]
         if bad:
             raise KeyDirectoryError("hosts: names may hold only letters, digits, '.', '_' and '-': %s" % ", ".join(bad))
@@ -57,6 +59,10 @@ class MeshKeys:
         self.check_mode = check_mode
         self.codec = codec
         self.created = []
+        self.adopted = []
+        self.live = live
+        self.live_secrets = live_secrets or {}
+        self.adopt = adopt
 
     def _read_key(self, name):
         """The key in file name (stripped), or None when there is no such file."""
@@ -79,13 +85,15 @@ class MeshKeys:
         with self.store:
             if self.store.open(create=False):
                 keys = dict((name, self._read_key(name)) for name, _generate in names)
+            adopted = self._reconcile(keys) if self.live is not None else {}
             missing = [(name, generate) for name, generate in names if keys.get(name) is None]
             self.created = [self.store.file_path(name) for name, _generate in missing]
+            self.adopted = [self.store.file_path(name) for name, _generate in missing if name in adopted]
             if missing and not self.check_mode:
                 if self.store.descriptor is None:
                     self.store.open(create=True)
                 for name, generate in missing:
-                    keys[name] = generate()
+                    keys[name] = adopted[name] if name in adopted else generate()
                     self.store.create(name, self.codec.encode(keys[name]))
         public_keys = dict((host, _wg_keys.public_key(keys[private_key_name(host)]))
                            for host in self.hosts if keys.get(private_key_name(host)) is not None)
@@ -99,7 +107,82 @@ class MeshKeys:
             private_key_files=dict((host, self.store.file_path(private_key_name(host))) for host in self.hosts),
             preshared_key_files=preshared_key_files,
             created=self.created,
+            adopted=self.adopted,
         )
+
+    # -- what the servers run -----------------------------------------------------------------
+    def _not_read(self, host, what):
+        return KeyDirectoryError(
+            "host %r: %s is not in %s and the keys the server runs were not read (is it outside this run's --limit?):"
+            " a key is created only for a server known to run none; run without --limit" % (host, what, self.store.path))
+
+    def _reconcile(self, keys):
+        """Compare the key files with the keys the servers run: refuse a server that runs a key the directory does
+        not have, unless adopting; return {file name: key read back from the servers} (adopt only)."""
+        adopted, public = {}, {}
+        for host in self.hosts:
+            name = private_key_name(host)
+            running = self.live.get(host)
+            live_keys = list(running["public_keys"]) if running else []
+            if keys.get(name) is not None:
+                public[host] = _wg_keys.public_key(keys[name])
+                if live_keys and live_keys != [public[host]]:
+                    raise KeyDirectoryError(
+                        "host %r runs its mesh interfaces with the public key %s, not the one of %s (%s): this key"
+                        " directory is not the one the mesh was built with; set wg_mesh_key_dir to that one (a new key"
+                        " would break every tunnel of the server)"
+                        % (host, ", ".join(live_keys), self.store.file_path(name), public[host]))
+                continue
+            if running is None:
+                raise self._not_read(host, name)
+            if not live_keys:
+                continue  # a server that runs no mesh interface yet: a new key
+            if not self.adopt:
+                raise KeyDirectoryError(
+                    "host %r already runs mesh interfaces with a key (public key %s) that the key directory %s does"
+                    " not have (was it deleted, or does wg_mesh_key_dir point elsewhere?): refused, since a new key"
+                    " would break every tunnel of the server. Set wg_mesh_key_dir to the directory the mesh was built"
+                    " with, or set wg_mesh_adopt_keys: true to read the keys back from the servers"
+                    % (host, ", ".join(live_keys), self.store.path))
+            if host not in self.live_secrets:
+                raise KeyDirectoryError(
+                    "host %r: cannot adopt its key: it was not read back from the server (set wg_mesh_adopt_keys for"
+                    " the whole group, or with -e)" % host)
+            private_keys = self.live_secrets[host].get("private_keys", {})
+            if len(live_keys) != 1 or live_keys[0] not in private_keys:
+                raise KeyDirectoryError(
+                    "host %r: cannot adopt its key: its mesh interfaces run %d different public keys (%s)"
+                    % (host, len(live_keys), ", ".join(live_keys)))
+            private_key = private_keys[live_keys[0]]
+            if _wg_keys.decode_key(private_key) is None or _wg_keys.public_key(private_key) != live_keys[0]:
+                raise KeyDirectoryError("host %r: cannot adopt its key: the private key read back does not match its"
+                                        " public key %s" % (host, live_keys[0]))
+            adopted[name] = private_key
+            public[host] = live_keys[0]
+        for host_a, host_b in itertools.combinations(self.hosts, 2):
+            name = preshared_key_name(host_a, host_b)
+            if keys.get(name) is not None:
+                continue
+            for host in (host_a, host_b):
+                if host not in self.live:
+                    raise self._not_read(host, name)
+            ends = [(host, peer) for host, peer in ((host_a, host_b), (host_b, host_a))
+                    if public.get(peer) in self.live[host]["preshared_peers"]]
+            if not ends:
+                continue  # a pair with no tunnel yet: a new preshared key
+            if not self.adopt:
+                raise KeyDirectoryError(
+                    "hosts %r and %r already share a preshared key on their tunnel that the key directory %s does not"
+                    " have (%s is missing): refused, since a new one would break their tunnel. Set wg_mesh_key_dir to"
+                    " the directory the mesh was built with, or set wg_mesh_adopt_keys: true to read the keys back"
+                    " from the servers" % (host_a, host_b, self.store.path, name))
+            values = set(self.live_secrets.get(host, {}).get("preshared_keys", {}).get(public[peer])
+                         for host, peer in ends)
+            if len(values) != 1 or None in values:
+                raise KeyDirectoryError("hosts %r and %r: cannot adopt their preshared key: the two ends run different"
+                                        " ones" % (host_a, host_b))
+            adopted[name] = values.pop()
+        return adopted
 
 
 def mesh_key_dir(key_dirs):

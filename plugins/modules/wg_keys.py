@@ -22,7 +22,7 @@ description:
   - The directory is trusted only when it is private. A symlink (the directory, or any key file in it, even a
     dangling one) is never followed; a directory or a key file owned by another user, or open to the group or to
     others (a C(0644) key, a C(0777) directory), is refused, naming the file and the command that fixes it
-    (C(chmod 0600 FILE)): nothing is repaired silently, since such a key may already be known to someone else.
+    (C(chmod 0600 FILE)); nothing is repaired silently, since such a key may already be known to someone else.
   - Keys are created only, never replaced (a new file with C(O_CREAT|O_EXCL), mode C(0600), linked to its name).
   - "Private material is never returned: read it with P(ansible.builtin.file#lookup) in a task with C(no_log: true)."
 requirements:
@@ -42,6 +42,29 @@ options:
     type: list
     elements: str
     required: true
+  live:
+    description:
+      - What the servers run, per inventory hostname, the RV(fakevpc.vpc.wg_keys_info#module:live) of
+        M(fakevpc.vpc.wg_keys_info) (C(public_keys) and C(preshared_peers)).
+      - When given, no key is ever created for a server that already runs one. A server that runs mesh interfaces with
+        a key the directory does not have (the directory was deleted, or O(path) points elsewhere), or a pair that
+        shares a preshared key the directory does not have, is refused, naming the server and O(path), unless
+        O(adopt=true); a server whose key file holds another key than it runs is always refused. A missing key of a
+        host not listed here (outside a C(--limit)) is refused too.
+      - When omitted, nothing is compared with the servers.
+    type: dict
+  live_secrets:
+    description:
+      - Per inventory hostname, the RV(fakevpc.vpc.wg_keys_info#module:secrets) of M(fakevpc.vpc.wg_keys_info) (read
+        with O(fakevpc.vpc.wg_keys_info#module:secrets=true)), the keys that O(adopt) writes back. Never shown.
+    type: dict
+  adopt:
+    description:
+      - Write the keys the servers run (O(live_secrets)) into O(path) where their files are missing, instead of
+        refusing; a lost key directory is rebuilt from the servers, with no tunnel touched. Files are created only,
+        mode C(0600), never replaced.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
@@ -91,6 +114,11 @@ created:
   returned: always
   type: list
   elements: str
+adopted:
+  description: The key files among RV(created) that hold a key read back from the servers (O(adopt)).
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -104,13 +132,18 @@ def main():
         argument_spec=dict(
             path=dict(type="path", required=True),
             hosts=dict(type="list", elements="str", required=True),
+            live=dict(type="dict"),
+            live_secrets=dict(type="dict", no_log=True),
+            adopt=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
     if _wg_keys.X25519PrivateKey is None:
         module.fail_json(msg=missing_required_lib("cryptography"))
     try:
-        result = MeshKeys(module.params["path"], module.params["hosts"], check_mode=module.check_mode).apply()
+        result = MeshKeys(module.params["path"], module.params["hosts"], check_mode=module.check_mode,
+                          live=module.params["live"], live_secrets=module.params["live_secrets"],
+                          adopt=module.params["adopt"]).apply()
     except (KeyDirectoryError, OSError) as error:
         module.fail_json(msg=str(error))
     if module._diff:

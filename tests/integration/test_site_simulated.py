@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import stat
-import subprocess
 
 import pytest
 
-from mesh_sim import Mesh, expected_hosts_block
+from mesh_sim import Mesh, expected_hosts_block, start_pinging, stop_pinging
 from simservers import REPO_ROOT, run_playbook
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
@@ -25,22 +23,6 @@ pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 @pytest.fixture(scope="module")
 def mesh(make_simnet_module, tmp_path_factory):
     return Mesh(make_simnet_module(4), tmp_path_factory.mktemp("site"))
-
-
-def start_pinging(server, name):
-    """ping name from server 20 times a second, until stop_pinging."""
-    return server.popen(["ping", "-n", "-i", "0.05", name],
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def stop_pinging(pinger):
-    """Stop the pinger and return (answered, unanswered, output): the echo requests answered and the ones lost before
-    the last answer. The request in flight when ping is stopped is not lost: it has had no time to come back."""
-    os.killpg(pinger.pid, signal.SIGINT)  # nsenter does not pass signals on: reach ping through its group
-    output = pinger.communicate(timeout=30)[0]
-    answered = sorted(int(sequence) for sequence in re.findall(r"icmp_seq=(\d+)", output))
-    last = answered[-1] if answered else 0
-    return len(answered), sorted(set(range(1, last + 1)) - set(answered)), output
 
 
 def test_site_converges_every_pair_pings_by_name_and_rerun_changes_nothing(mesh):

@@ -1,7 +1,7 @@
 # Copyright (c) fakevpc developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Keys users can trust (site.yml on three simulated servers): one key directory per mesh.
+"""Keys users can trust (site.yml on three simulated servers): one key directory per mesh, never a silent re-key.
 
 The tests of this module share one set of three servers and run in order.
 """
@@ -9,10 +9,13 @@ The tests of this module share one set of three servers and run in order.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
 
 import pytest
 
-from mesh_sim import SITE, Mesh
+from mesh_sim import SITE, Mesh, start_pinging, stop_pinging
 from simservers import run_playbook
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
@@ -53,3 +56,64 @@ def test_two_inventory_sources_fail_naming_both_directories_and_create_no_key(me
     assert message in run.stdout, run.describe()
     assert run.changed() == 0 and mesh.snapshot() == before
     assert not (tmp_path / "a" / "wg_keys").exists() and not (tmp_path / "b" / "wg_keys").exists()
+
+
+def running_keys(mesh):
+    """The key files the servers' running interfaces imply: {file name: bytes}, as wg_keys writes them."""
+    public, private, psks = {}, {}, {}
+    for server in mesh.net.servers:
+        for line in server.run(["wg", "show", "all", "dump"]).stdout.splitlines():
+            fields = line.split("\t")
+            if len(fields) == 5:
+                private[server.name], public[server.name] = fields[1], fields[2]
+            else:
+                psks.setdefault(server.name, {})[fields[1]] = fields[2]
+    host_of = dict((key, host) for host, key in public.items())
+    files = dict(("%s.key" % host, (key + "\n").encode()) for host, key in private.items())
+    for host, peers in psks.items():
+        for peer_key, psk in peers.items():
+            name = "%s+%s.psk" % tuple(sorted((host, host_of[peer_key])))
+            assert files.setdefault(name, (psk + "\n").encode()) == (psk + "\n").encode(), name
+    return files
+
+
+def key_files(key_dir):
+    return dict((path.name, path.read_bytes()) for path in sorted(key_dir.iterdir()))
+
+
+def test_a_deleted_key_directory_is_refused_then_adopted_with_no_tunnel_touched(mesh):
+    first = mesh.site(3)
+    assert first.rc == 0, first.describe()
+    original = key_files(mesh.key_dir)
+    assert running_keys(mesh) == original and len(original) == 3 + 3
+    shutil.rmtree(mesh.key_dir)
+    before = mesh.snapshot()
+    indices = dict((server.name, mesh.interface_indices(server)) for server in mesh.net.servers)
+
+    refused = mesh.site(3, verbose=0)
+    assert refused.rc != 0, refused.describe()
+    assert "host 'vpc1' already runs mesh interfaces with a key (public key " in refused.stdout, refused.describe()
+    assert "that the key directory %s does not have" % mesh.key_dir in refused.stdout
+    assert refused.changed() == 0 and mesh.snapshot() == before and not mesh.key_dir.exists()
+
+    one, two, three = mesh.net.servers
+    pingers = [start_pinging(two, "server1.vpcdomain"), start_pinging(three, "server2.vpcdomain"),
+               start_pinging(three, "server1.vpcdomain")]
+    try:
+        adopted = mesh.site(3, overrides=dict((server.name, {"wg_mesh_adopt_keys": True}) for server in mesh.net.servers),
+                            verbose=3, diff=True)
+    finally:
+        pinged = [stop_pinging(pinger) for pinger in pingers]
+    assert adopted.rc == 0, adopted.describe()
+    for answered, lost, output in pinged:
+        assert answered > 20 and lost == [], output[-2000:]
+    assert key_files(mesh.key_dir) == original
+    assert stat.S_IMODE(os.stat(mesh.key_dir).st_mode) == 0o700
+    assert {stat.S_IMODE(os.stat(mesh.key_dir / name).st_mode) for name in original} == {0o600}
+    assert mesh.snapshot() == before
+    assert dict((server.name, mesh.interface_indices(server)) for server in mesh.net.servers) == indices
+    output = adopted.stdout + adopted.stderr
+    assert [name for name, data in original.items() if data.decode().strip() in output] == []
+
+    again = mesh.site(3)
+    assert again.rc == 0 and again.changed() == 0, again.describe()

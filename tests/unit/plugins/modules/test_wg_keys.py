@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import stat
@@ -208,3 +209,91 @@ def test_keys_are_what_wg_pubkey_derives():
         assert derived.strip() == _wg_keys.public_key(private)
         assert _wg_keys.clamp_private_key(_wg_keys.decode_key(private)) == _wg_keys.decode_key(private)
     assert _wg_keys.decode_key(_wg_keys.generate_preshared_key()) is not None
+
+
+def running_mesh(hosts=("s1", "s2", "s3")):
+    """What wg_keys_info would read from servers running a full mesh: (live, live_secrets, their key files)."""
+    private = dict((host, _wg_keys.generate_private_key()) for host in hosts)
+    public = dict((host, _wg_keys.public_key(key)) for host, key in private.items())
+    psk = dict((pair, _wg_keys.generate_preshared_key()) for pair in itertools.combinations(sorted(hosts), 2))
+    live, secrets, files = {}, {}, {}
+    for host in hosts:
+        peers = dict((public[other], psk[tuple(sorted((host, other)))]) for other in hosts if other != host)
+        live[host] = {"interfaces": ["wgvpc0"], "public_keys": [public[host]], "preshared_peers": sorted(peers)}
+        secrets[host] = {"private_keys": {public[host]: private[host]}, "preshared_keys": peers}
+        files["%s.key" % host] = (private[host] + "\n").encode()
+    for (host_a, host_b), key in psk.items():
+        files["%s+%s.psk" % (host_a, host_b)] = (key + "\n").encode()
+    return live, secrets, files
+
+
+def test_a_server_running_a_key_the_directory_lacks_is_refused(run_module, tmp_path):
+    live, _secrets, _files = running_mesh()
+    key_dir = tmp_path / "keys"
+    result, failed = run_module(wg_keys, {"path": str(key_dir), "hosts": ["s1", "s2", "s3"], "live": live})
+    assert failed
+    assert "host 's1' already runs mesh interfaces with a key (public key %s) that the key directory %s does not have" \
+        % (live["s1"]["public_keys"][0], key_dir) in result["msg"]
+    assert "wg_mesh_adopt_keys: true" in result["msg"]
+    assert not key_dir.exists()
+
+
+def test_adopt_writes_back_every_key_byte_identical_create_only(run_module, tmp_path):
+    live, secrets, files = running_mesh()
+    key_dir = tmp_path / "keys"
+    args = {"path": str(key_dir), "hosts": ["s1", "s2", "s3"], "live": live, "live_secrets": secrets, "adopt": True}
+    result, failed = run_module(wg_keys, args, check_mode=True)
+    assert not failed and len(result["adopted"]) == 6 and not key_dir.exists()
+    result, failed = run_module(wg_keys, args)
+    assert not failed and sorted(result["adopted"]) == sorted(result["created"]) and len(result["created"]) == 6
+    assert snapshot(str(key_dir)) == files
+    assert {mode(key_dir / name) for name in files} == {0o600}
+    assert result["public_keys"] == dict((host, live[host]["public_keys"][0]) for host in live)
+    again, failed = run_module(wg_keys, dict(args, adopt=False))
+    assert not failed and not again["changed"]
+
+
+def test_a_lost_preshared_key_is_refused_then_adopted(run_module, tmp_path):
+    live, secrets, files = running_mesh()
+    key_dir = tmp_path / "keys"
+    key_dir.mkdir(mode=0o700)
+    for name, data in files.items():
+        if name != "s1+s3.psk":
+            (key_dir / name).write_bytes(data)
+            (key_dir / name).chmod(0o600)
+    args = {"path": str(key_dir), "hosts": ["s1", "s2", "s3"], "live": live}
+    result, failed = run_module(wg_keys, args)
+    assert failed and "hosts 's1' and 's3' already share a preshared key" in result["msg"]
+    assert not (key_dir / "s1+s3.psk").exists()
+    result, failed = run_module(wg_keys, dict(args, live_secrets=secrets, adopt=True))
+    assert not failed and result["adopted"] == [str(key_dir / "s1+s3.psk")]
+    assert snapshot(str(key_dir)) == files
+
+
+def test_a_key_file_other_than_the_running_key_is_refused_even_when_adopting(run_module, tmp_path):
+    live, secrets, files = running_mesh(("s1", "s2"))
+    key_dir = converged(run_module, tmp_path)
+    before = snapshot(str(key_dir))
+    for adopt in (False, True):
+        result, failed = run_module(wg_keys, {"path": str(key_dir), "hosts": ["s1", "s2"], "live": live,
+                                              "live_secrets": secrets, "adopt": adopt})
+        assert failed and "host 's1' runs its mesh interfaces with the public key %s, not the one of %s" \
+            % (live["s1"]["public_keys"][0], key_dir / "s1.key") in result["msg"]
+    assert snapshot(str(key_dir)) == before
+
+
+def test_new_servers_get_new_keys_and_unread_ones_none(run_module, tmp_path):
+    live, _secrets, files = running_mesh(("s1", "s2"))
+    key_dir = tmp_path / "keys"
+    key_dir.mkdir(mode=0o700)
+    for name, data in files.items():
+        (key_dir / name).write_bytes(data)
+        (key_dir / name).chmod(0o600)
+    live["s3"] = {"interfaces": [], "public_keys": [], "preshared_peers": []}
+    result, failed = run_module(wg_keys, {"path": str(key_dir), "hosts": ["s1", "s2", "s3"], "live": live})
+    assert not failed and sorted(os.path.basename(p) for p in result["created"]) == ["s1+s3.psk", "s2+s3.psk", "s3.key"]
+    assert result["adopted"] == []
+    del live["s2"]
+    result, failed = run_module(wg_keys, {"path": str(key_dir), "hosts": ["s1", "s2", "s3", "s4"], "live": live})
+    assert failed and "host 's4': s4.key is not in %s and the keys the server runs were not read" % key_dir in result["msg"]
+    assert not (key_dir / "s4.key").exists()
