@@ -5,8 +5,9 @@
 
 """The keys of a mesh in its key directory: read what exists, create only what is missing.
 
-A private module of the fakevpc.vpc collection: its interface may change without notice. Used by the wg_keys module.
-Files are <host>.key (private key) and <a>+<b>.psk with a < b (preshared key), base64 and a newline.
+A private module of the fakevpc.vpc collection: its interface may change without notice. Used by the wg_keys action
+plugin, on the controller. Files are <host>.key (private key) and <a>+<b>.psk with a < b (preshared key), base64 and a
+newline, or that text vault-encrypted (the action plugin's codec).
 """
 
 from __future__ import annotations
@@ -15,10 +16,22 @@ import itertools
 import os
 import re
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys
 from ansible_collections.fakevpc.vpc.plugins.module_utils._key_store import KeyDirectoryError, KeyStore
 
 HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+# The options of the wg_keys module (documented there), checked by its action plugin.
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    hosts=dict(type="list", elements="str", required=True),
+    live=dict(type="dict"),
+    live_secrets=dict(type="dict", no_log=True),
+    adopt=dict(type="bool", default=False),
+    vault_id=dict(type="str"),
+)
 
 
 def private_key_name(host):
@@ -208,3 +221,24 @@ def mesh_key_dir(key_dirs):
             " whole group (group_vars of the group, or -e), or no key would be found and new ones would break every"
             " tunnel" % (host_a, dir_a, host_b, dir_b))
     return next(iter(by_dir), None)
+
+
+def run(args, check_mode, diff, codec_for):
+    """What the wg_keys action returns for the task arguments args; codec_for(params) gives the file codec."""
+    validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(args)
+    if validation.error_messages:
+        # A message never holds a key: no_log values are masked as a module's would be.
+        return dict(failed=True, msg=remove_values("; ".join(validation.error_messages), validation._no_log_values))
+    params = validation.validated_parameters
+    try:
+        result = MeshKeys(params["path"], params["hosts"], check_mode=check_mode, codec=codec_for(params),
+                          live=params["live"], live_secrets=params["live_secrets"], adopt=params["adopt"]).apply()
+    except (KeyDirectoryError, OSError) as error:
+        return dict(failed=True, msg=str(error))
+    if diff:
+        result["diff"] = dict(
+            before="",
+            after="".join("created %s\n" % file_path for file_path in result["created"]),
+            after_header="%s (key files, content not shown)" % params["path"],
+        )
+    return result

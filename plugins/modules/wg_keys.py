@@ -15,8 +15,12 @@ description:
     and returns the public keys.
   - Existing keys are never regenerated or rewritten, so rerunning it, or adding a host, leaves every
     existing key byte-identical and every tunnel up.
-  - "Run it on the controller (C(delegate_to: localhost), C(run_once: true)); it needs the Python
-    C(cryptography) library there, never the C(wg) tool."
+  - "It runs on the controller, as an action plugin (use C(run_once: true)); it needs the Python C(cryptography)
+    library there, never the C(wg) tool."
+  - Key files may be encrypted with ansible-vault, with the vault secrets of the run (C(--vault-id),
+    C(--ask-vault-pass), a vault password file); they are decrypted in memory only. New keys are written encrypted
+    when O(vault_id) is set, or when the directory already holds an encrypted key (with that key's vault id).
+    Nothing decrypted is ever written to the controller's disk.
   - Files are C(<path>/<host>.key) (private key, base64) and C(<path>/<a>+<b>.psk) with C(a) < C(b)
     (preshared key, base64), mode C(0600), in a C(0700) directory.
   - The directory is trusted only when it is private. A symlink (the directory, or any key file in it, even a
@@ -26,7 +30,7 @@ description:
   - Keys are created only, never replaced (a new file with C(O_CREAT|O_EXCL), mode C(0600), linked to its name).
   - "Private material is never returned: read it with P(ansible.builtin.file#lookup) in a task with C(no_log: true)."
 requirements:
-  - cryptography
+  - cryptography (on the controller)
 options:
   path:
     description:
@@ -65,6 +69,12 @@ options:
         mode C(0600), never replaced.
     type: bool
     default: false
+  vault_id:
+    description:
+      - Write new keys vault-encrypted with the secret of this vault id (given to the run with C(--vault-id ID@SOURCE)).
+      - When omitted, new keys are encrypted only when the directory already holds an encrypted key, with that key's
+        vault id.
+    type: str
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
@@ -120,40 +130,3 @@ adopted:
   type: list
   elements: str
 """
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys
-from ansible_collections.fakevpc.vpc.plugins.module_utils._key_store import KeyDirectoryError
-from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_keys import MeshKeys
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            hosts=dict(type="list", elements="str", required=True),
-            live=dict(type="dict"),
-            live_secrets=dict(type="dict", no_log=True),
-            adopt=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    if _wg_keys.X25519PrivateKey is None:
-        module.fail_json(msg=missing_required_lib("cryptography"))
-    try:
-        result = MeshKeys(module.params["path"], module.params["hosts"], check_mode=module.check_mode,
-                          live=module.params["live"], live_secrets=module.params["live_secrets"],
-                          adopt=module.params["adopt"]).apply()
-    except (KeyDirectoryError, OSError) as error:
-        module.fail_json(msg=str(error))
-    if module._diff:
-        result["diff"] = dict(
-            before="",
-            after="".join("created %s\n" % file_path for file_path in result["created"]),
-            after_header="%s (key files, content not shown)" % module.params["path"],
-        )
-    module.exit_json(**result)
-
-
-if __name__ == "__main__":
-    main()
