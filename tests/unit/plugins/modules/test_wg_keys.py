@@ -305,3 +305,13 @@ def test_new_servers_get_new_keys_and_unread_ones_none(run_keys, tmp_path):
     result, failed = run_keys({"path": str(key_dir), "hosts": ["s1", "s2", "s3", "s4"], "live": live})
     assert failed and "host 's4': s4.key is not in %s and the keys the server runs were not read" % key_dir in result["msg"]
     assert not (key_dir / "s4.key").exists()
+
+
+def test_bad_arguments_are_refused_and_never_show_a_secret(run_keys, tmp_path):
+    secret = _wg_keys.generate_private_key()
+    result, failed = run_keys({"path": str(tmp_path), "hosts": ["s1"], "live_secrets": {"s1": {"private_keys": {"x": secret}}},
+                               "adopt": secret})
+    assert failed and "argument 'adopt' is of type str and we were unable to convert to bool" in result["msg"]
+    assert secret not in result["msg"]
+    result, failed = run_keys({"path": str(tmp_path), "hosts": ["s1"], "unknown": 1})
+    assert failed and "unknown" in result["msg"]
