@@ -16,7 +16,7 @@ import os
 import re
 import socket
 
-from ansible_collections.fakevpc.vpc.plugins.module_utils import _wireguard
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys, _wireguard
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import replace_file
 
 INTERFACE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,15}\Z")  # with .match: the whole name, no final newline
@@ -105,6 +105,7 @@ class WireGuardInterface:
         self.name = params["name"]
         self.config_path = os.path.join(params["config_dir"], "%s.conf" % self.name)
         self.changed = False
+        self.wanted = None
         self.result = {"peers_added": [], "peers_updated": [], "peers_removed": [], "implementation": None}
 
     # -- reading ------------------------------------------------------------------------------
@@ -131,26 +132,46 @@ class WireGuardInterface:
             return handle.read()
 
     # -- wanted state -------------------------------------------------------------------------
+    def fail_option(self, option, problem):
+        """Fail naming the interface and the option, never a key's value (messages of a key option hold none)."""
+        self.module.fail_json(msg="interface %s: %s%s: %s" % (self.name, self.where, option, problem))
+
+    def check_range(self, option, value, low, high):
+        if value is not None and not low <= value <= high:
+            self.fail_option(option, "must be an integer from %d to %d, got %d" % (low, high, value))
+
     def wanted_state(self):
         try:
             private_key = _wireguard.clamped_private_key(self.params["private_key"])
         except ValueError:
-            self.module.fail_json(msg=self.where + "private_key: not a WireGuard key (base64 of 32 bytes)")
+            self.fail_option("private_key", "not a WireGuard key (base64 of 32 bytes)")
         try:
             addresses = _wireguard.normalise_addresses(self.params["addresses"])
         except ValueError as error:
-            self.module.fail_json(msg=self.where + "addresses: %s" % error)
+            self.fail_option("addresses", str(error))
+        self.check_range("listen_port", self.params["listen_port"], 1, 65535)
+        # 1280 is the least IPv6 needs, 65535 the most a WireGuard or tun device takes.
+        if self.params["mtu"] not in (None, 0):
+            self.check_range("mtu", self.params["mtu"], 1280, 65535)
         peers = {}
         for position, peer in enumerate(self.params["peers"]):
-            where = self.where + "peers[%d]" % position
+            where = "peers[%d]" % position
             if peer["public_key"] in peers:
-                self.module.fail_json(msg="%s: public_key %s is listed twice" % (where, peer["public_key"]))
+                self.fail_option(where + ".public_key", "%s is listed twice" % peer["public_key"])
+            if _wg_keys.decode_key(peer["public_key"]) is None:
+                self.fail_option(where + ".public_key", "not a WireGuard key (base64 of 32 bytes): %r" % peer["public_key"])
+            if peer["preshared_key"] is not None and _wg_keys.decode_key(peer["preshared_key"]) is None:
+                self.fail_option(where + ".preshared_key", "not a WireGuard key (base64 of 32 bytes)")
             try:
                 allowed_ips = _wireguard.normalise_networks(peer["allowed_ips"])
-                if peer["endpoint"] is not None:
-                    _wireguard.split_endpoint(peer["endpoint"])
             except ValueError as error:
-                self.module.fail_json(msg="%s: %s" % (where, error))
+                self.fail_option(where + ".allowed_ips", str(error))
+            if peer["endpoint"] is not None:
+                try:
+                    _wireguard.split_endpoint(peer["endpoint"])
+                except ValueError as error:
+                    self.fail_option(where + ".endpoint", "%s, got %r" % (error, peer["endpoint"]))
+            self.check_range(where + ".persistent_keepalive", peer["persistent_keepalive"], 0, 65535)
             peers[peer["public_key"]] = {
                 "preshared_key": peer["preshared_key"],
                 "endpoint": peer["endpoint"],
@@ -287,8 +308,14 @@ class WireGuardInterface:
                 os.unlink(self.config_path)
 
     # -- entry points -------------------------------------------------------------------------
+    def validate(self):
+        """Check the wanted state (failing the module on a bad option) before any interface changes."""
+        self.wanted = self.wanted_state()
+
     def present(self):
-        wanted = self.wanted_state()
+        if self.wanted is None:
+            self.validate()
+        wanted = self.wanted
         link = self.read_link()
         existed = link is not None
         live = None

@@ -42,7 +42,7 @@ options:
       - Passed to C(wg) on standard input, never on a command line; never shown in output or diff.
     type: str
   listen_port:
-    description: UDP port to listen on. When omitted, the live port (random when the interface was created) is kept.
+    description: UDP port to listen on, 1 to 65535. When omitted, the live port (random when the interface was created) is kept.
     type: int
   addresses:
     description: Every address of the interface, with its prefix; others are removed.
@@ -50,7 +50,7 @@ options:
     elements: str
     default: []
   mtu:
-    description: The MTU. When omitted, the live MTU is kept.
+    description: The MTU, 1280 to 65535. When omitted (or 0), the live MTU is kept.
     type: int
   peers:
     description: Every peer of the interface; peers not listed are removed.
@@ -76,7 +76,7 @@ options:
         elements: str
         default: []
       persistent_keepalive:
-        description: Keepalive interval in seconds; 0 or omitted turns it off.
+        description: Keepalive interval in seconds, at most 65535; 0 or omitted turns it off.
         type: int
   implementation:
     description:

@@ -35,7 +35,7 @@ options:
         type: str
         required: true
       listen_port:
-        description: UDP port to listen on. When omitted, the live port is kept.
+        description: UDP port to listen on, 1 to 65535. When omitted, the live port is kept.
         type: int
       addresses:
         description: Every address of the interface, with its prefix; others are removed.
@@ -43,7 +43,7 @@ options:
         elements: str
         default: []
       mtu:
-        description: The MTU. When omitted, the live MTU is kept.
+        description: The MTU, 1280 to 65535. When omitted (or 0), the live MTU is kept.
         type: int
       peers:
         description: Every peer of the interface (as in M(fakevpc.vpc.wg_interface)); peers not listed are removed.
@@ -67,7 +67,7 @@ options:
             elements: str
             default: []
           persistent_keepalive:
-            description: Keepalive interval in seconds; 0 or omitted turns it off.
+            description: Keepalive interval in seconds, at most 65535; 0 or omitted turns it off.
             type: int
   prune_pattern:
     description:
@@ -195,6 +195,11 @@ def main():
             module.fail_json(msg="prune_pattern: %s" % error)
 
     runner = CommandRunner(module)
+    # Every interface's options are checked before any interface changes.
+    interfaces = [WireGuardInterface(module, runner, params, where="interfaces[%d]." % position)
+                  for position, params in enumerate(wanted)]
+    for interface in interfaces:
+        interface.validate()
     changed, diffs, result = False, [], {"interfaces": {}, "removed": []}
     if prune is not None:
         names = set(params["name"] for params in wanted)
@@ -207,8 +212,7 @@ def main():
                 changed = True
                 result["removed"].append(name)
                 diffs.append(interface.result.get("diff"))
-    for position, params in enumerate(wanted):
-        interface = WireGuardInterface(module, runner, params, where="interfaces[%d]." % position)
+    for params, interface in zip(wanted, interfaces):
         interface.present()
         changed = changed or interface.changed
         diff = interface.result.pop("diff", None)

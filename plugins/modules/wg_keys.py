@@ -15,16 +15,28 @@ description:
     and returns the public keys.
   - Existing keys are never regenerated or rewritten, so rerunning it, or adding a host, leaves every
     existing key byte-identical and every tunnel up.
-  - "Run it on the controller (C(delegate_to: localhost), C(run_once: true)); it needs the Python
-    C(cryptography) library there, never the C(wg) tool."
+  - "It runs on the controller, as an action plugin (use C(run_once: true)); it needs the Python C(cryptography)
+    library there, never the C(wg) tool."
+  - Key files may be encrypted with ansible-vault, with the vault secrets of the run (C(--vault-id),
+    C(--ask-vault-pass), a vault password file); they are decrypted in memory only. New keys are written encrypted
+    when O(vault_id) is set, or when the directory already holds an encrypted key (with that key's vault id).
+    Nothing decrypted is ever written to the controller's disk.
   - Files are C(<path>/<host>.key) (private key, base64) and C(<path>/<a>+<b>.psk) with C(a) < C(b)
     (preshared key, base64), mode C(0600), in a C(0700) directory.
+  - The directory is trusted only when it is private. A symlink (the directory, or any key file in it, even a
+    dangling one) is never followed; a directory or a key file owned by another user, or open to the group or to
+    others (a C(0644) key, a C(0777) directory), is refused, naming the file and the command that fixes it
+    (C(chmod 0600 FILE)); nothing is repaired silently, since such a key may already be known to someone else.
+  - Keys are created only, never replaced (a new file with C(O_CREAT|O_EXCL), mode C(0600), linked to its name).
   - "Private material is never returned: read it with P(ansible.builtin.file#lookup) in a task with C(no_log: true)."
 requirements:
-  - cryptography
+  - cryptography (on the controller)
 options:
   path:
-    description: The key directory. Created with mode C(0700) if missing; its mode is corrected if not C(0700).
+    description:
+      - The key directory. Created with mode C(0700) if missing.
+      - It must not be a symlink, and must be owned by the user running the module with no permission for the group
+        or others.
     type: path
     required: true
   hosts:
@@ -34,6 +46,35 @@ options:
     type: list
     elements: str
     required: true
+  live:
+    description:
+      - What the servers run, per inventory hostname, the RV(fakevpc.vpc.wg_keys_info#module:live) of
+        M(fakevpc.vpc.wg_keys_info) (C(public_keys) and C(preshared_peers)).
+      - When given, no key is ever created for a server that already runs one. A server that runs mesh interfaces with
+        a key the directory does not have (the directory was deleted, or O(path) points elsewhere), or a pair that
+        shares a preshared key the directory does not have, is refused, naming the server and O(path), unless
+        O(adopt=true); a server whose key file holds another key than it runs is always refused. A missing key of a
+        host not listed here (outside a C(--limit)) is refused too.
+      - When omitted, nothing is compared with the servers.
+    type: dict
+  live_secrets:
+    description:
+      - Per inventory hostname, the RV(fakevpc.vpc.wg_keys_info#module:secrets) of M(fakevpc.vpc.wg_keys_info) (read
+        with O(fakevpc.vpc.wg_keys_info#module:secrets=true)), the keys that O(adopt) writes back. Never shown.
+    type: dict
+  adopt:
+    description:
+      - Write the keys the servers run (O(live_secrets)) into O(path) where their files are missing, instead of
+        refusing; a lost key directory is rebuilt from the servers, with no tunnel touched. Files are created only,
+        mode C(0600), never replaced.
+    type: bool
+    default: false
+  vault_id:
+    description:
+      - Write new keys vault-encrypted with the secret of this vault id (given to the run with C(--vault-id ID@SOURCE)).
+      - When omitted, new keys are encrypted only when the directory already holds an encrypted key, with that key's
+        vault id.
+    type: str
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
@@ -83,146 +124,9 @@ created:
   returned: always
   type: list
   elements: str
+adopted:
+  description: The key files among RV(created) that hold a key read back from the servers (O(adopt)).
+  returned: always
+  type: list
+  elements: str
 """
-
-import itertools
-import os
-import re
-import stat
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys
-
-HOST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
-DIRECTORY_MODE = 0o700
-FILE_MODE = 0o600
-
-
-def private_key_path(path, host):
-    return os.path.join(path, "%s.key" % host)
-
-
-def preshared_key_path(path, host_a, host_b):
-    first, second = sorted((host_a, host_b))
-    return os.path.join(path, "%s+%s.psk" % (first, second))
-
-
-def write_new_key(file_path, key):
-    """Create file_path holding key, mode 0600; never replace a file that appeared meanwhile."""
-    temporary = "%s.%d.tmp" % (file_path, os.getpid())
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(key + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(temporary, file_path)
-    finally:
-        os.unlink(temporary)
-
-
-class KeyDirectory:
-    """Reads the key directory, works out what is missing, and creates only that."""
-
-    def __init__(self, module):
-        self.module = module
-        self.path = module.params["path"]
-        self.hosts = sorted(set(module.params["hosts"]))
-        self.changed = False
-        self.created = []
-
-    def _fail_on_bad_hosts(self):
-        bad = [host for host in self.hosts if not HOST_NAME.match(host)]
-        if bad:
-            self.module.fail_json(msg="hosts: names may hold only letters, digits, '.', '_' and '-': %s" % ", ".join(bad))
-
-    def _ensure_mode(self, file_path, mode):
-        if stat.S_IMODE(os.stat(file_path).st_mode) != mode:
-            self.changed = True
-            if not self.module.check_mode:
-                os.chmod(file_path, mode)
-
-    def _read_key(self, file_path):
-        with open(file_path) as handle:
-            key = handle.read()
-        if _wg_keys.decode_key(key) is None:
-            self.module.fail_json(msg="%s is not a WireGuard key (base64 of 32 bytes); fix or remove it" % file_path)
-        return key.strip()
-
-    def _ensure_key(self, file_path, generate):
-        """Return the key in file_path, creating it first when missing (None in check mode)."""
-        if os.path.exists(file_path):
-            self._ensure_mode(file_path, FILE_MODE)
-            return self._read_key(file_path)
-        self.changed = True
-        self.created.append(file_path)
-        if self.module.check_mode:
-            return None
-        key = generate()
-        write_new_key(file_path, key)
-        return key
-
-    def apply(self):
-        self._fail_on_bad_hosts()
-        if os.path.isdir(self.path):
-            self._ensure_mode(self.path, DIRECTORY_MODE)
-        elif os.path.exists(self.path):
-            self.module.fail_json(msg="path: %s exists and is not a directory" % self.path)
-        else:
-            self.changed = True
-            if not self.module.check_mode:
-                os.makedirs(self.path, DIRECTORY_MODE)
-                os.chmod(self.path, DIRECTORY_MODE)
-        directory_exists = os.path.isdir(self.path)
-
-        public_keys, private_key_files = {}, {}
-        for host in self.hosts:
-            file_path = private_key_path(self.path, host)
-            private_key_files[host] = file_path
-            if not directory_exists:
-                self.created.append(file_path)
-                continue
-            private_key = self._ensure_key(file_path, _wg_keys.generate_private_key)
-            if private_key is not None:
-                public_keys[host] = _wg_keys.public_key(private_key)
-
-        preshared_key_files = dict((host, {}) for host in self.hosts)
-        for host_a, host_b in itertools.combinations(self.hosts, 2):
-            file_path = preshared_key_path(self.path, host_a, host_b)
-            preshared_key_files[host_a][host_b] = preshared_key_files[host_b][host_a] = file_path
-            if not directory_exists:
-                self.created.append(file_path)
-                continue
-            self._ensure_key(file_path, _wg_keys.generate_preshared_key)
-
-        result = dict(
-            changed=self.changed or bool(self.created),
-            public_keys=public_keys,
-            private_key_files=private_key_files,
-            preshared_key_files=preshared_key_files,
-            created=self.created,
-        )
-        if self.module._diff:
-            result["diff"] = dict(
-                before="",
-                after="".join("created %s\n" % file_path for file_path in self.created),
-                after_header="%s (key files, content not shown)" % self.path,
-            )
-        return result
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            hosts=dict(type="list", elements="str", required=True),
-        ),
-        supports_check_mode=True,
-    )
-    if _wg_keys.X25519PrivateKey is None:
-        module.fail_json(msg=missing_required_lib("cryptography"))
-    module.exit_json(**KeyDirectory(module).apply())
-
-
-if __name__ == "__main__":
-    main()

@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import signal
+import subprocess
 
 from simservers import REPO_ROOT, run_playbook
 
@@ -82,3 +85,19 @@ def expected_hosts_block(looking, indices):
             address = "192.168.%d.1" % other
         lines.append("%s server%d server%d.vpcdomain" % (address, other, other))
     return "# BEGIN fakevpc.vpc wg_mesh\n" + "\n".join(lines) + "\n# END fakevpc.vpc wg_mesh\n"
+
+
+def start_pinging(server, name):
+    """ping name from server 20 times a second, until stop_pinging."""
+    return server.popen(["ping", "-n", "-i", "0.05", name],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def stop_pinging(pinger):
+    """Stop the pinger and return (answered, unanswered, output): the echo requests answered and the ones lost before
+    the last answer. The request in flight when ping is stopped is not lost: it has had no time to come back."""
+    os.killpg(pinger.pid, signal.SIGINT)  # nsenter does not pass signals on: reach ping through its group
+    output = pinger.communicate(timeout=30)[0]
+    answered = sorted(int(sequence) for sequence in re.findall(r"icmp_seq=(\d+)", output))
+    last = answered[-1] if answered else 0
+    return len(answered), sorted(set(range(1, last + 1)) - set(answered)), output

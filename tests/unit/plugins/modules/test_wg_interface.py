@@ -289,10 +289,18 @@ def test_refuses_a_link_that_is_not_wireguard(run_module, tools, tmp_path):
     ({"name": "a-name-too-long-for-linux"}, "is not an interface name"),
     ({"private_key": "short"}, "private_key: not a WireGuard key"),
     ({"addresses": ["192.168.1.300/24"]}, "addresses:"),
-    ({"peers": [{"public_key": PEER_A, "endpoint": "no-port"}]}, "peers[0]: expected host:port"),
-    ({"peers": [{"public_key": PEER_A, "endpoint": "fd00::1:51820"}]}, "peers[0]: bracket an IPv6 address"),
-    ({"peers": [{"public_key": PEER_A, "allowed_ips": ["10.0.0.0/33"]}]}, "peers[0]:"),
-    ({"peers": [{"public_key": PEER_A}, {"public_key": PEER_A}]}, "peers[1]: public_key %s is listed twice" % PEER_A),
+    ({"peers": [{"public_key": PEER_A, "endpoint": "no-port"}]},
+     "interface wgvpc0: peers[0].endpoint: expected host:port, got 'no-port'"),
+    ({"peers": [{"public_key": PEER_A, "endpoint": "fd00::1:51820"}]}, "peers[0].endpoint: bracket an IPv6 address"),
+    ({"peers": [{"public_key": PEER_A, "allowed_ips": ["10.0.0.0/33"]}]}, "interface wgvpc0: peers[0].allowed_ips: "),
+    ({"peers": [{"public_key": PEER_A}, {"public_key": PEER_A}]}, "peers[1].public_key: %s is listed twice" % PEER_A),
+    ({"peers": [{"public_key": "not-a-key"}]}, "interface wgvpc0: peers[0].public_key: not a WireGuard key"),
+    ({"peers": [{"public_key": PEER_A, "preshared_key": "bad"}]}, "interface wgvpc0: peers[0].preshared_key: not a WireGuard key"),
+    ({"peers": [{"public_key": PEER_A, "persistent_keepalive": 70000}]},
+     "interface wgvpc0: peers[0].persistent_keepalive: must be an integer from 0 to 65535, got 70000"),
+    ({"mtu": 70000}, "interface wgvpc0: mtu: must be an integer from 1280 to 65535, got 70000"),
+    ({"mtu": 100}, "interface wgvpc0: mtu: must be an integer from 1280 to 65535, got 100"),
+    ({"listen_port": 70000}, "interface wgvpc0: listen_port: must be an integer from 1 to 65535, got 70000"),
 ])
 def test_bad_input_fails_before_any_command(run_module, tools, tmp_path, overrides, message):
     fake = tools({})

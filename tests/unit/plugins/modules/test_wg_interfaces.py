@@ -92,7 +92,9 @@ def test_check_mode_changes_nothing_and_reports_each_interface(run_module, tools
      "interfaces[1].name: wgvpc0 is listed twice"),
     ({"interfaces": [{"name": "wgvpc0", "private_key": PRIVATE, "addresses": ["192.168.1.300/24"]}]}, "interfaces[0].addresses: "),
     ({"interfaces": [{"name": "wgvpc0", "private_key": PRIVATE, "peers": [{"public_key": PEER_A, "endpoint": "x"}]}]},
-     "interfaces[0].peers[0]: expected host:port"),
+     "interface wgvpc0: interfaces[0].peers[0].endpoint: expected host:port, got 'x'"),
+    ({"interfaces": [{"name": "wgvpc0", "private_key": PRIVATE}, {"name": "wgvpc3", "private_key": PRIVATE, "mtu": 70000}]},
+     "interface wgvpc3: interfaces[1].mtu: must be an integer from 1280 to 65535, got 70000"),
     ({"prune_pattern": "wgvpc[0-9"}, "prune_pattern: "),
 ])
 def test_bad_input_names_the_interface_and_changes_nothing(run_module, tools, tmp_path, args, message):
@@ -100,3 +102,28 @@ def test_bad_input_names_the_interface_and_changes_nothing(run_module, tools, tm
     result, failed = run_module(wg_interfaces, dict(args, config_dir=str(tmp_path)))
     assert failed and message in result["msg"]
     assert changes(fake) == []
+
+
+@pytest.mark.parametrize("interface_options, message", [
+    ({"mtu": 70000}, "interface wgvpc1: interfaces[0].mtu: must be an integer"),
+    ({"peers": [{"public_key": PEER_A, "preshared_key": PSK, "endpoint": "nowhere"}]},
+     "interface wgvpc1: interfaces[0].peers[0].endpoint: expected host:port, got 'nowhere'"),
+    ({"private_key": PRIVATE[:-4], "peers": [{"public_key": PEER_A, "preshared_key": PSK}]},
+     "interface wgvpc1: interfaces[0].private_key: not a WireGuard key"),
+])
+def test_ansible_masks_every_key_of_a_failure_even_in_suboptions(capsys, interface_options, message):
+    """The real AnsibleModule (no patched fail_json): what a task without no_log prints holds no key, at any depth."""
+    import json
+    from ansible.module_utils.testing import patch_module_args
+    options = dict({"name": "wgvpc1", "private_key": PRIVATE}, **interface_options)
+    with patch_module_args({"interfaces": [options], "config_dir": "/nonexistent"}), pytest.raises(SystemExit):
+        wg_interfaces.main()
+    printed = capsys.readouterr().out
+    result = json.loads(printed)
+    assert result["failed"] and message in result["msg"]
+    secrets = [options["private_key"], PSK]
+    assert [secret for secret in secrets if secret in printed] == []
+    shown = result["invocation"]["module_args"]["interfaces"][0]
+    assert shown["private_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    for peer in shown["peers"]:
+        assert peer["preshared_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
