@@ -19,7 +19,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 DEPS = REPO / "scripts" / "deps.txt"
-TIERS = {"netns", "wireguard", "lab", "tooling"}
+TIERS = {"netns", "wireguard", "lab", "unit", "tooling"}
 
 
 def entries(text):
