@@ -13,7 +13,8 @@ COLLECTIONS := $(CURDIR)/collections
 
 help:
 	@echo "make deps         install apt packages and the Python venv ($(VENV))"
-	@echo "make test         every test: lint, sanity, build, doc-check, unit, integration, molecule (qemu lab)"
+	@echo "make test         every test: check-deps, lint, sanity, build, doc-check, unit, integration, molecule"
+	@echo "make check-deps   every command of scripts/deps.txt installed and there, proven on a fresh Debian root"
 	@echo "make lint         shellcheck of the tooling, ansible-lint (production profile, offline)"
 	@echo "make sanity       ansible-test sanity (offline, no ignore file) on a copy under build/sanity"
 	@echo "make build        build the collection tarball into build/ and check its contents"
@@ -61,7 +62,15 @@ bench: deps
 	$(BIN)/python bench/lab_bench.py --results bench/results $(BENCH_LAB_ARGS)
 	$(BIN)/python bench/sim_scale.py --results bench/results --servers $(BENCH_SIM_SERVERS)
 
-# Fast checks first; the qemu lab (mk/lab.mk) last, since it takes longest.
-test: deps lint sanity build doc-check unit integration molecule
+# The host's commands (scripts/deps.txt): the missing packages installed (every time: `deps` runs once per
+# venv), then one line per command still missing, which stops here; then the proof that the list is complete,
+# on a fresh Debian root (scripts/deps-fresh-root.sh: minutes the first time, cached by the list's digest).
+.PHONY: check-deps
+check-deps:
+	bash scripts/install-deps.sh --apt-only
+	bash scripts/deps-fresh-root.sh
+
+# The host's commands first; fast checks next; the qemu lab (mk/lab.mk) last, since it takes longest.
+test: check-deps deps lint sanity build doc-check unit integration molecule
 
 include $(wildcard mk/*.mk)

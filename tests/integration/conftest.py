@@ -6,6 +6,9 @@
 * ``make_simnet(n)``        -- function scope: N fresh servers, torn down after the test.
 * ``make_simnet_module(n)`` -- the same, torn down after the test module (share one mesh across tests).
 
+A test marked ``root`` or ``wireguard`` that cannot run here (not root, a tool of its tier in
+scripts/deps.txt missing, no /dev/net/tun) is skipped with the reason, or fails under CI (tests/conftest.py).
+
 Teardown runs from a finalizer, so it happens whether the test passed, failed or errored.
 """
 
@@ -21,29 +24,49 @@ import simservers
 os.environ["ANSIBLE_CONFIG"] = str(simservers.REPO_ROOT / "ansible.cfg")
 
 
+DEPS = simservers.REPO_ROOT / "scripts" / "deps.txt"
+# Ansible's get_bin_path looks in the sbin directories too, which a user's PATH may lack.
+SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", os.defpath), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+
+
+def tier_commands(tier: str) -> list[tuple[str, str]]:
+    """(command, Debian package) of every command of scripts/deps.txt that the tier needs."""
+    found = []
+    for line in DEPS.read_text().splitlines():
+        words = line.split()
+        if words and not words[0].startswith("#") and words[2] == tier:
+            found.append((words[0], words[1]))
+    return found
+
+
+def _found(command: str) -> bool:
+    if os.path.isabs(command):
+        return os.access(command, os.X_OK)
+    return shutil.which(command, path=SEARCH_PATH) is not None
+
+
+def _missing(tier: str) -> str | None:
+    missing = ["%s (package %s)" % (command, package) for command, package in tier_commands(tier) if not _found(command)]
+    if missing:
+        return "missing: %s; `make check-deps` installs them" % ", ".join(missing)
+    return None
+
+
 def _why_not_runnable() -> str | None:
     if os.geteuid() != 0:
         return "simulated servers need root: network/mount/UTS/PID namespaces, veth pairs and bind mounts"
-    for tool in ("unshare", "nsenter", "ip", "ping"):
-        if shutil.which(tool) is None:
-            return f"{tool} not found"
-    if not os.path.exists(simservers.SYSTEM_PYTHON):
-        return f"{simservers.SYSTEM_PYTHON} not found (PID 1 of each simulated server)"
-    return None
+    return _missing("netns")
 
 
 def _why_no_wireguard() -> str | None:
-    for tool in ("wireguard-go", "wg"):
-        if shutil.which(tool) is None:
-            return f"{tool} not found (apt-get install wireguard-go wireguard-tools)"
     if not os.path.exists("/dev/net/tun"):
-        return "/dev/net/tun missing"
-    return None
+        return "/dev/net/tun missing (wireguard-go needs it)"
+    return _missing("wireguard")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "root: needs root to create namespaces (skipped otherwise, with the reason)")
-    config.addinivalue_line("markers", "wireguard: needs wireguard-go, wg and /dev/net/tun")
+    config.addinivalue_line("markers", "root: needs root and the netns tools of scripts/deps.txt (simulated servers)")
+    config.addinivalue_line("markers", "wireguard: needs the wireguard tools of scripts/deps.txt and /dev/net/tun")
 
 
 def pytest_collection_modifyitems(config, items):
