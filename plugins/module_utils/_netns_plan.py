@@ -353,7 +353,7 @@ def _vpc(check, position, vpc):
         command = app.get("command")
         if not isinstance(command, str) or not command.strip():
             check.problem(at, "command must be a command line, not %r" % (command,))
-        else:
+        elif not control_characters(command):  # else strings() has said so
             try:
                 systemd.exec_line(command)
             except systemd.UnitError as error:

@@ -18,7 +18,8 @@ The rules (systemd.syntax(7) "Quoting", systemd.service(5) "Command lines", syst
   argument ``;`` stays an argument. ``$FOO`` and ``${FOO}`` are expanded at start: a literal ``$`` is ``$$``.
 * The first word may start with the prefixes ``@ - : + !`` (even quoted: ``+`` runs the command as root
   outside ``User=``): an executable that starts with one of them is refused, as is one with ``$`` (the first
-  word may not be a variable) or a relative path with a ``/``.
+  word may not be a variable), with a quote or a backslash (systemd refuses those in an executable's name), or
+  a path that is relative or not normalized (``.``, ``..``, ``//``).
 * ``User=``: a POSIX user name (``[a-z_][a-z0-9_-]*[$]?``, at most 32 characters, the whole string).
 """
 
@@ -99,10 +100,15 @@ def exec_line(command):
     if not executable or executable[0] in EXEC_PREFIXES:
         raise UnitError("executable %r is empty or starts with one of systemd's prefixes %s" % (
             executable, " ".join(EXEC_PREFIXES)))
-    if "$" in executable or "%" in executable:
-        raise UnitError("executable %r contains '$' or '%%' (the program cannot be a variable)" % (executable,))
+    if "$" in executable:
+        raise UnitError("executable %r contains '$' (the program cannot be a variable)" % (executable,))
+    if any(char in executable for char in "\"'\\"):
+        raise UnitError("executable %r contains a quote or a backslash, which systemd refuses there" % (executable,))
     if "/" in executable and not executable.startswith("/"):
         raise UnitError("executable %r is a relative path: give an absolute path or a bare program name" % (executable,))
+    if "/" in executable and (executable.endswith("/") or any(
+            part in ("", ".", "..") for part in executable.split("/")[1:])):
+        raise UnitError("executable %r is not a normalized path (no '.', '..', '//' or final '/')" % (executable,))
     return " ".join(quote_word(word) for word in words)
 
 
