@@ -8,7 +8,8 @@ venv=${1:?usage: $0 VENV}
 cd "$(dirname "$0")/.."
 
 packages=(
-  wireguard-tools wireguard-go iproute2 iptables socat netcat-openbsd iputils-ping  # simulated servers
+  wireguard-tools wireguard-go iproute2 iptables nftables socat netcat-openbsd iputils-ping  # simulated servers
+  systemd                                                                           # systemd-analyze verify (unit tests)
   qemu-system-x86 qemu-utils mmdebstrap e2fsprogs genisoimage openssh-client       # VM lab
   git make rsync shellcheck python3-venv                                            # tooling, sanity
 )
