@@ -172,8 +172,8 @@ def forward_unit(unit):
     proto = unit["protocol"].upper()
     listen = "%s-LISTEN:%d,bind=%s,reuseaddr,fork" % (proto, unit["port"], unit["address"])
     return systemd.render_unit(UNIT_HEADER, [
-        ("Unit", [("Description", systemd.value("VPC-only %s: %s %s:%d to 127.0.0.1" % (
-            unit["service"], unit["protocol"], unit["address"], unit["port"]))),
+        ("Unit", [("Description", systemd.value("VPC-only %s: %s %s:%d to 127.0.0.1"
+                                                % (unit["service"], unit["protocol"], unit["address"], unit["port"]))),
                   ("After", "network-online.target"),
                   ("Wants", "network-online.target"),
                   # The mesh address appears when its WireGuard interface does: keep trying, never give up.

@@ -108,7 +108,8 @@ def legacy_host(make_simnet_module):
     return Host(lab, path=tools)
 
 
-@pytest.mark.parametrize("steps", [steps for _label, steps in SEQUENCES[2:4]], ids=[label for label, _ in SEQUENCES[2:4]])
+@pytest.mark.parametrize("steps", [steps for _label, steps in SEQUENCES[2:4]],
+                         ids=[label for label, _steps in SEQUENCES[2:4]])
 def test_removal_leaves_the_host_as_before_in_every_order_legacy(legacy_host, steps):
     for kind, action in steps:
         getattr(legacy_host, kind)(action)

@@ -297,7 +297,7 @@ BAD = [
      "VPC 'a': cidr '10.0.0.0/16\\n' contains control characters"),
     ("forward on any address and on one address",
      [dict(WITH_SUBNET, port_forwards=[{"host_port": 80, "subnet": "s"},
-                                      {"host_port": 80, "subnet": "s", "port": 81, "host_ip": "203.0.113.1"}])],
+                                       {"host_port": 80, "subnet": "s", "port": 81, "host_ip": "203.0.113.1"}])],
      "VPC 'a' port_forwards[1]: host port tcp/80 on 203.0.113.1 clashes with VPC 'a' port_forwards[0] "
      "(tcp/80 on any address)"),
     ("forward on one address, then on any address in another VPC",
