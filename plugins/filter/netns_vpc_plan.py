@@ -11,8 +11,11 @@ short_description: Validate a list of VPCs and plan their namespaces, links, fir
 version_added: 0.1.0
 description:
   - Checks the whole declarative list of VPCs first and fails, naming the VPC, on overlapping CIDRs, a subnet
-    outside its VPC, an unknown or absent peering target, a malformed policy or rule, a port forward or an
-    app in a missing subnet, a host port forwarded twice, unknown keys, and interface names that would collide.
+    outside its VPC, a CIDR over the host's own networks (with O(host_networks)) or over 0.0.0.0/8, loopback,
+    link-local, multicast or reserved addresses, control characters in any string, a command or user that
+    cannot go into a systemd unit, an unknown or absent peering target, a malformed policy or rule, a port forward or an
+    app in a missing subnet, a host port forwarded twice (also once on any address and once on
+    one address), unknown keys, and interface names that would collide.
   - Then returns everything the C(fakevpc.vpc.netns_vpc) role applies - namespaces, bridges with gateway
     addresses, veth pairs, addresses and routes of each subnet, the host's chains and each subnet's policy
     chain, app units - the resources to remove (listed as absent or only in O(previous)), the boot script
@@ -42,6 +45,16 @@ options:
     description: The host's interface to the outside, for the NAT of public subnets.
     type: str
     default: ""
+  host_networks:
+    description:
+      - The host's own addresses and routes as the P(fakevpc.vpc.host_networks#module) module read them before
+        any change (its C(addresses) and C(routes)). A present VPC whose CIDR overlaps one of them (except the
+        default route and the role's own links) is refused, naming the VPC, the host, the interface and the route.
+    type: dict
+  host:
+    description: The host's inventory name, for the messages.
+    type: str
+    default: this host
   backend:
     description: The iptables the boot script runs (V(auto), V(nft) or V(legacy)).
     type: str
@@ -139,11 +152,13 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_plan import Vpc
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_rules import IPTABLES_TOOLS
 
 
-def netns_vpc_plan(vpcs, previous=None, state="present", uplink="", backend="auto", **settings):
+def netns_vpc_plan(vpcs, previous=None, state="present", uplink="", backend="auto", host_networks=None,
+                   host="this host", **settings):
     if backend not in IPTABLES_TOOLS:
         raise AnsibleFilterError("netns_vpc_plan: backend %r is not auto, nft or legacy" % (backend,))
     try:
-        plan = build_vpc_plan(vpcs, previous=previous or {}, state=state, uplink=uplink or "", **settings)
+        plan = build_vpc_plan(vpcs, previous=previous or {}, state=state, uplink=uplink or "",
+                              host_networks=host_networks, host=host, **settings)
     except VpcPlanError as error:
         raise AnsibleFilterError("netns_vpc: invalid VPCs, nothing was changed:\n%s" % error)
     plan["boot_script"] = render_boot_script(plan, backend)

@@ -22,9 +22,9 @@ IFNAMSIZ = 15
 HASH_LENGTH = 5
 
 # What the kernel accepts is wider; we keep to names every tool (ip, iptables, sysctl, systemd) handles.
-INTERFACE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,15}$")
-NAMESPACE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-CHAIN_NAME = re.compile(r"^[A-Za-z0-9_-]{1,28}$")
+INTERFACE_NAME = re.compile(r"[A-Za-z0-9_-]{1,15}")
+NAMESPACE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+CHAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,28}")
 BUILTIN_CHAINS = frozenset(["INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING"])
 
 
@@ -43,15 +43,15 @@ def interface_name(prefix, *parts):
 
 
 def is_interface_name(name):
-    return isinstance(name, str) and bool(INTERFACE_NAME.match(name))
+    return isinstance(name, str) and bool(INTERFACE_NAME.fullmatch(name))
 
 
 def is_namespace_name(name):
-    return isinstance(name, str) and bool(NAMESPACE_NAME.match(name)) and name not in (".", "..")
+    return isinstance(name, str) and bool(NAMESPACE_NAME.fullmatch(name)) and name not in (".", "..")
 
 
 def is_chain_name(name):
-    return isinstance(name, str) and bool(CHAIN_NAME.match(name)) and name not in BUILTIN_CHAINS
+    return isinstance(name, str) and bool(CHAIN_NAME.fullmatch(name)) and name not in BUILTIN_CHAINS
 
 
 def sysctl_interface_key(interface, key):

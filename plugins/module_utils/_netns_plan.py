@@ -32,6 +32,9 @@ import ipaddress
 import re
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _systemd as systemd
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_host import host_overlaps
+from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_int, control_characters, fullmatch, is_int
 
 DEFAULTS = {
     "bridge_prefix": "br-",
@@ -43,7 +46,17 @@ DEFAULTS = {
     "uplink": "",
 }
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+_PORT_RANGE = re.compile(r"([0-9]+)[-:]([0-9]+)")
+# What a VPC or subnet may never cover: the host's "this network", loopback, link-local, multicast and the
+# reserved range up to the broadcast address (0.0.0.0/0 covers them all).
+SPECIAL_NETWORKS = (
+    (ipaddress.IPv4Network("0.0.0.0/8"), "'this network' (0.0.0.0/8)"),
+    (ipaddress.IPv4Network("127.0.0.0/8"), "loopback (127.0.0.0/8)"),
+    (ipaddress.IPv4Network("169.254.0.0/16"), "link-local (169.254.0.0/16)"),
+    (ipaddress.IPv4Network("224.0.0.0/4"), "multicast (224.0.0.0/4)"),
+    (ipaddress.IPv4Network("240.0.0.0/4"), "reserved and broadcast (240.0.0.0/4)"),
+)
 VPC_KEYS = {"name", "cidr", "state", "subnets", "peerings", "policies", "port_forwards", "apps"}
 SUBNET_KEYS = {"name", "cidr", "type", "gateway", "address"}
 POLICY_KEYS = {"subnet", "ingress", "egress", "ingress_default", "egress_default"}
@@ -63,21 +76,12 @@ class VpcPlanError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _as_int(value):
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return value
-
-
 class _Checker:
     """Collects problems, each prefixed with where it is."""
 
     def __init__(self):
         self.problems = []
+        self.forwards = []  # (where, forward) of every present VPC, to find two forwards of one host port
 
     def problem(self, where, text):
         self.problems.append("%s: %s" % (where, text))
@@ -88,7 +92,24 @@ class _Checker:
             plural = "s" if len(extra) > 1 else ""
             self.problem(where, "unknown key%s %s (allowed: %s)" % (plural, ", ".join(extra), ", ".join(sorted(allowed))))
 
+    def text(self, where, key, value):
+        """False (and a problem) when a string has control characters: none reaches a file, a command or a unit."""
+        if isinstance(value, str) and control_characters(value):
+            self.problem(where, "%s %r contains control characters (%s)" % (key, value, ", ".join(control_characters(value))))
+            return False
+        return True
+
+    def strings(self, where, item):
+        """Refuse control characters in every string value of a mapping (and in its string keys)."""
+        for key in sorted(item, key=str):
+            if isinstance(key, str) and not self.text(where, "key", key):
+                continue
+            if isinstance(item[key], str):
+                self.text(where, key, item[key])
+
     def network(self, where, value):
+        if isinstance(value, str) and control_characters(value):
+            return None  # strings() has said so: every network comes from a mapping it checked
         try:
             network = ipaddress.IPv4Network(str(value))
         except ValueError as error:
@@ -99,13 +120,21 @@ class _Checker:
             return None
         return network
 
+    def own_network(self, where, network):
+        """A VPC's or a subnet's CIDR: never over the special ranges a host needs for itself."""
+        for special, label in SPECIAL_NETWORKS:
+            if network.overlaps(special):
+                self.problem(where, "%s overlaps %s: a VPC or subnet cannot use it" % (network, label))
+                return False
+        return True
+
     def port(self, where, value):
         """(low, high) from 80, '80', '1000-2000' or '1000:2000'; None on a problem."""
-        value = _as_int(value)
-        if _is_int(value):
+        value = as_int(value)
+        if is_int(value):
             low = high = value
-        elif isinstance(value, str) and re.match(r"^\d+[-:]\d+$", value.strip()):
-            low, high = (int(part) for part in re.split(r"[-:]", value.strip()))
+        elif fullmatch(_PORT_RANGE, value):
+            low, high = (int(part) for part in _PORT_RANGE.fullmatch(value).groups())
         else:
             self.problem(where, "port %r is not a port number or a range like 1000-2000" % (value,))
             return None
@@ -126,6 +155,7 @@ def _rule(check, where, rule, direction):
         check.problem(where, "a rule must be a mapping, not %r" % (rule,))
         return None
     check.unknown_keys(where, rule, RULE_KEYS)
+    check.strings(where, rule)
     peer_key, other_key = ("source", "destination") if direction == "ingress" else ("destination", "source")
     if other_key in rule:
         check.problem(where, "%s rules match on %s, not %s" % (direction, peer_key, other_key))
@@ -167,8 +197,9 @@ def _subnet(check, where, subnet, vpc_network):
         check.problem(where, "a subnet must be a mapping, not %r" % (subnet,))
         return None
     check.unknown_keys(where, subnet, SUBNET_KEYS)
+    check.strings(where, subnet)
     name = subnet.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not fullmatch(_NAME, name):
         check.problem(where, "name %r is not a name (letters, digits, '_', '-'; at most 32)" % (name,))
         return None
     where = "%s subnet %r" % (where.rsplit(" subnets", 1)[0], name)
@@ -176,7 +207,7 @@ def _subnet(check, where, subnet, vpc_network):
     if kind not in ("public", "private"):
         check.problem(where, "type %r is not public or private" % (kind,))
     network = check.network(where + " cidr", subnet.get("cidr"))
-    if network is None:
+    if network is None or not check.own_network(where + " cidr", network):
         return None
     if vpc_network is not None and not network.subnet_of(vpc_network):
         check.problem(where, "cidr %s is outside the VPC's %s" % (network, vpc_network))
@@ -227,6 +258,7 @@ def _mappings(check, where, vpc, key, what, allowed):
             check.problem(at, "%s must be a mapping, not %r" % (what, item))
             continue
         check.unknown_keys(at, item, allowed)
+        check.strings(at, item)
         yield at, item
 
 
@@ -236,8 +268,9 @@ def _vpc(check, position, vpc):
         check.problem(where, "a VPC must be a mapping, not %r" % (vpc,))
         return None
     check.unknown_keys(where, vpc, VPC_KEYS)
+    check.strings(where, vpc)
     name = vpc.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not fullmatch(_NAME, name):
         check.problem(where, "name %r is not a name (letters, digits, '_', '-'; at most 32)" % (name,))
         return None
     state = vpc.get("state", "present")
@@ -246,6 +279,8 @@ def _vpc(check, position, vpc):
     if state == "absent":
         return _absent_vpc(check, where, vpc, name)
     network = check.network(where + " cidr", vpc.get("cidr"))
+    if network is not None and not check.own_network(where + " cidr", network):
+        network = None
     subnets = []
     for index, subnet in enumerate(_list_of(check, where, vpc, "subnets")):
         normal = _subnet(check, "%s subnets[%d]" % (where, index), subnet, network)
@@ -263,6 +298,8 @@ def _vpc(check, position, vpc):
     for index, peer in enumerate(_list_of(check, where, vpc, "peerings")):
         if isinstance(peer, dict) and set(peer) == {"vpc"}:
             peer = peer["vpc"]
+        if isinstance(peer, str) and not check.text(where, "peerings[%d]" % index, peer):
+            continue
         if not isinstance(peer, str):
             check.problem(where, "peerings[%d] must be a VPC name, not %r" % (index, peer))
         elif peer not in peerings:
@@ -300,20 +337,31 @@ def _vpc(check, position, vpc):
             continue
         forwards.append({"subnet": subnet["name"], "host_port": host_port[0], "port": port[0], "protocol": protocol,
                          "host_ip": host_ip, "address": subnet["address"], "public": subnet["public"]})
+        check.forwards.append((at, forwards[-1]))
     apps = []
     for at, app in _mappings(check, where, vpc, "apps", "an app", APP_KEYS):
         app_name = app.get("name")
-        if not isinstance(app_name, str) or not _NAME.match(app_name):
+        if not fullmatch(_NAME, app_name):
             check.problem(at, "name %r is not a name" % (app_name,))
             continue
+        at = "%s app %r" % (where, app_name)
         if any(other["name"] == app_name for other in apps):
             check.problem(at, "app %r is listed twice" % app_name)
         subnet = _find_subnet(subnets, app.get("subnet"))
         if subnet is None:
             check.problem(at, "subnet %r is not a subnet of this VPC" % (app.get("subnet"),))
         command = app.get("command")
-        if not isinstance(command, str) or not command.strip() or "\n" in command:
-            check.problem(at, "command must be one line of text")
+        if not isinstance(command, str) or not command.strip():
+            check.problem(at, "command must be a command line, not %r" % (command,))
+        elif not control_characters(command):  # else strings() has said so
+            try:
+                systemd.exec_line(command)
+            except systemd.UnitError as error:
+                check.problem(at, "command %s" % error)
+        user = app.get("user")
+        if user is not None and not systemd.is_user_name(user):
+            check.problem(at, "user %r is not a POSIX user name ([a-z_][a-z0-9_-]*[$]?, at most %d characters)"
+                          % (user, systemd.USER_NAME_MAX))
         port = check.port(at, app["port"]) if app.get("port") is not None else None
         if subnet is not None:
             apps.append({"name": app_name, "subnet": subnet["name"], "command": command,
@@ -328,7 +376,7 @@ def _absent_vpc(check, where, vpc, name):
     for key, found in (("subnets", subnets), ("apps", apps)):
         for index, item in enumerate(_list_of(check, where, vpc, key)):
             item_name = item.get("name") if isinstance(item, dict) else None
-            if not isinstance(item_name, str) or not _NAME.match(item_name):
+            if not fullmatch(_NAME, item_name):
                 check.problem("%s %s[%d]" % (where, key, index), "name %r is not a name" % (item_name,))
             else:
                 found.append({"name": item_name})
@@ -367,17 +415,28 @@ def validate_vpcs(vpcs):
                 check.problem("VPC %r" % vpc["name"], "peering with %r, which is not a VPC in the list" % peer)
             elif by_name[peer]["state"] != "present":
                 check.problem("VPC %r" % vpc["name"], "peering with %r, which has state absent" % peer)
-    seen_forwards = {}
-    for vpc in present:
-        for forward in vpc["port_forwards"]:
-            key = (forward["host_ip"], forward["protocol"], forward["host_port"])
-            if key in seen_forwards:
-                check.problem("VPC %r" % vpc["name"], "host port %s/%d is already forwarded by VPC %r"
-                              % (forward["protocol"], forward["host_port"], seen_forwards[key]))
-            seen_forwards[key] = vpc["name"]
+    _clashing_forwards(check)
     if check.problems:
         raise VpcPlanError(check.problems)
     return normal
+
+
+def _clashing_forwards(check):
+    """Two forwards of one host port clash when on the same address, or when either is on any address (the
+    first DNAT that matches wins: the other would never work)."""
+    def on(forward):
+        return forward["host_ip"] or "any address"
+
+    for position, (at, forward) in enumerate(check.forwards):
+        for other_at, other in check.forwards[:position]:
+            if (forward["protocol"], forward["host_port"]) != (other["protocol"], other["host_port"]):
+                continue
+            if forward["host_ip"] and other["host_ip"] and forward["host_ip"] != other["host_ip"]:
+                continue
+            check.problem(at, "host port %s/%d on %s clashes with %s (%s/%d on %s)" % (
+                forward["protocol"], forward["host_port"], on(forward), other_at, other["protocol"],
+                other["host_port"], on(other)))
+            break
 
 
 # -- names ---------------------------------------------------------------------------------------
@@ -416,13 +475,13 @@ def _check_names(vpcs, settings):
 def _check_settings(settings):
     problems = []
     for key in ("bridge_prefix", "veth_prefix"):
-        if not re.match(r"^[A-Za-z][A-Za-z0-9_-]{0,7}$", settings[key]):
+        if not fullmatch(re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,7}"), settings[key]):
             problems.append("setting %s %r: 1 to 8 letters, digits, '_', '-', starting with a letter" % (key, settings[key]))
-    if not re.match(r"^[A-Za-z0-9_-]{0,32}$", settings["namespace_prefix"]):
+    if not fullmatch(re.compile(r"[A-Za-z0-9_-]{0,32}"), settings["namespace_prefix"]):
         problems.append("setting namespace_prefix %r: at most 32 letters, digits, '_', '-'" % settings["namespace_prefix"])
-    if not re.match(r"^[A-Z][A-Z0-9_]{0,11}$", settings["chain_prefix"]):
+    if not fullmatch(re.compile(r"[A-Z][A-Z0-9_]{0,11}"), settings["chain_prefix"]):
         problems.append("setting chain_prefix %r: 1 to 12 capitals, digits or '_'" % settings["chain_prefix"])
-    if not re.match(r"^[a-z][a-z0-9-]{0,31}$", settings["unit_prefix"]):
+    if not fullmatch(re.compile(r"[a-z][a-z0-9-]{0,31}"), settings["unit_prefix"]):
         problems.append("setting unit_prefix %r: lower-case letters, digits and '-'" % settings["unit_prefix"])
     for key in ("subnet_interface",):
         if not names.is_interface_name(settings[key]):
@@ -626,11 +685,12 @@ def _previous_resources(previous):
     return dict((key, [item for item in resources.get(key) or [] if isinstance(item, str)]) for key in RESOURCE_KINDS)
 
 
-def build_vpc_plan(vpcs, previous=None, state="present", **overrides):
+def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, host="this host", **overrides):
     """The whole plan for one host; raises VpcPlanError before anything is decided on bad input.
 
     vpcs: the declarative list; previous: the registry the role wrote last time (or None);
-    state: absent removes every VPC (listed or registered).
+    state: absent removes every VPC (listed or registered); host_networks: the host's own addresses and routes
+    as read before any change (the host_networks module's addresses and routes), none of which a VPC may cover.
     """
     settings = dict(DEFAULTS)
     for key, value in overrides.items():
@@ -650,6 +710,10 @@ def build_vpc_plan(vpcs, previous=None, state="present", **overrides):
     wanted = _resources(present, settings)
     listed = _resources(normal, settings)
     before = _previous_resources(previous)
+    if host_networks:
+        overlaps = host_overlaps(present, host_networks, wanted["links"] + listed["links"] + before["links"], host)
+        if overlaps:
+            raise VpcPlanError(overlaps)
     remove = {}
     for key in ("namespaces", "links", "units"):
         candidates = before[key] + [item for item in listed[key] if item not in before[key]]

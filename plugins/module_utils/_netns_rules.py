@@ -29,7 +29,7 @@ IPTABLES_TOOLS = {
     "nft": ("iptables-nft", "iptables-nft-restore"),
     "legacy": ("iptables-legacy", "iptables-legacy-restore"),
 }
-_TAG = re.compile(r"^fakevpc:[0-9a-f]{12}$")
+_TAG = re.compile(r"fakevpc:[0-9a-f]{12}")
 
 
 class RuleError(ValueError):
@@ -85,7 +85,7 @@ def parse_table(text):
 def tag_of(tokens):
     """The fakevpc tag of a live rule, or None."""
     for position, token in enumerate(tokens[:-1]):
-        if token == "--comment" and _TAG.match(tokens[position + 1]):
+        if token == "--comment" and _TAG.fullmatch(tokens[position + 1]):
             return tokens[position + 1]
     return None
 

@@ -16,13 +16,22 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _systemd as systemd
+from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import fullmatch, int_in_range
+
 MODES = ("socat", "iptables")
 PROTOCOLS = ("tcp", "udp")
 STATES = ("present", "absent")
 UNIT_PREFIX = "fakevpc-svc-"
 APP_UNIT_PREFIX = "fakevpc-app-"
 CHAIN = "FAKEVPC-SVC"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+SERVICE_KEYS = frozenset(["name", "port", "protocol", "servers", "mode", "state", "command"])
+UNIT_HEADER = ["Managed by fakevpc.vpc (vpc_service role): local changes are overwritten."]
+IPTABLES_UNIT = "fakevpc-vpc-services.service"
+IPTABLES_SCRIPT = "/usr/local/lib/fakevpc/vpc-services"
+IPTABLES_RULES = "/etc/fakevpc/vpc-services.rules"
+SOCAT = "/usr/bin/socat"
 
 
 class ServicePlanError(ValueError):
@@ -33,20 +42,21 @@ class ServicePlanError(ValueError):
         super().__init__("service %s: %s" % (service, problem))
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _check_service(position, service, mesh_servers, default_mode):
     label = "#%d" % (position + 1)
     if not isinstance(service, dict):
         raise ServicePlanError(label, "must be a dict with name, port and servers, got %r" % (service,))
     name = service.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not fullmatch(_NAME, name):
         raise ServicePlanError(label, "name must be 1 to 40 lowercase letters, digits and '-', got %r" % (name,))
     label = repr(name)
+    unknown_keys = sorted(set(service) - SERVICE_KEYS, key=str)
+    if unknown_keys:
+        raise ServicePlanError(label, "unknown key%s %s (allowed: %s)" % (
+            "s" if len(unknown_keys) > 1 else "", ", ".join(repr(key) for key in unknown_keys),
+            ", ".join(sorted(SERVICE_KEYS))))
     port = service.get("port")
-    if not _is_int(port) or not 1 <= port <= 65535:
+    if not int_in_range(port, 1, 65535):
         raise ServicePlanError(label, "port must be an integer from 1 to 65535, got %r" % (port,))
     protocol = service.get("protocol", "tcp")
     if protocol not in PROTOCOLS:
@@ -67,8 +77,13 @@ def _check_service(position, service, mesh_servers, default_mode):
         raise ServicePlanError(label, "unknown server %s: not in the mesh (%s)" % (
             ", ".join(repr(host) for host in unknown), ", ".join(sorted(mesh_servers)) or "empty"))
     command = service.get("command")
-    if command is not None and (not isinstance(command, str) or not command.strip()):
-        raise ServicePlanError(label, "command must be a command line, got %r" % (command,))
+    if command is not None:
+        if not isinstance(command, str) or not command.strip():
+            raise ServicePlanError(label, "command must be a command line, got %r" % (command,))
+        try:
+            systemd.exec_line(command)
+        except systemd.UnitError as error:
+            raise ServicePlanError(label, "command %s" % error)
     return {"name": name, "port": port, "protocol": protocol, "mode": mode, "state": state,
             "servers": sorted(set(servers)), "command": command}
 
@@ -134,3 +149,71 @@ def build_service_plan(services, mesh_plan, default_mode="socat"):
         plan[host] = {"socat_units": socat_units, "iptables_rules": iptables_rules, "apps": apps,
                       "services": sorted(running)}
     return {"servers": plan}
+
+
+# -- units ---------------------------------------------------------------------------------------
+# Every string goes through _systemd: a command line is quoted by systemd's rules, anything else checked.
+
+def app_unit(app):
+    """The unit that runs a service's own program (app: an item of a view's apps)."""
+    return systemd.render_unit(UNIT_HEADER, [
+        ("Unit", [("Description", systemd.value("VPC-only service %s on 127.0.0.1:%d" % (app["name"], app["port"]))),
+                  ("After", "network.target")]),
+        ("Service", [("ExecStart", systemd.exec_line(app["command"])),
+                     ("DynamicUser", "yes"),
+                     ("Restart", "always"),
+                     ("RestartSec", "2")]),
+        ("Install", [("WantedBy", "multi-user.target")]),
+    ])
+
+
+def forward_unit(unit):
+    """The socat unit that forwards one mesh address (unit: an item of a view's socat_units)."""
+    proto = unit["protocol"].upper()
+    listen = "%s-LISTEN:%d,bind=%s,reuseaddr,fork" % (proto, unit["port"], unit["address"])
+    return systemd.render_unit(UNIT_HEADER, [
+        ("Unit", [("Description", systemd.value("VPC-only %s: %s %s:%d to 127.0.0.1"
+                                                % (unit["service"], unit["protocol"], unit["address"], unit["port"]))),
+                  ("After", "network-online.target"),
+                  ("Wants", "network-online.target"),
+                  # The mesh address appears when its WireGuard interface does: keep trying, never give up.
+                  ("StartLimitIntervalSec", "0")]),
+        ("Service", [("ExecStart", systemd.exec_line([SOCAT, listen, "%s:127.0.0.1:%d" % (proto, unit["port"])])),
+                     ("DynamicUser", "yes"),
+                     ("AmbientCapabilities", "CAP_NET_BIND_SERVICE"),
+                     ("Restart", "always"),
+                     ("RestartSec", "2")]),
+        ("Install", [("WantedBy", "multi-user.target")]),
+    ])
+
+
+def iptables_unit(interfaces, iface_prefix):
+    """The unit of the iptables mode: loads the chain at start (and reload), removes it at stop.
+
+    interfaces: the names of this server's WireGuard interfaces (their wg-quick units come first);
+    iface_prefix: the prefix of the mesh interfaces (route_localnet and the PREROUTING jump).
+    """
+    wg_units = ["wg-quick@%s.service" % name for name in interfaces]
+    script = [IPTABLES_SCRIPT, "start", IPTABLES_RULES, iface_prefix]
+    unit = [("Description", systemd.value("VPC-only services: DNAT from the mesh addresses to 127.0.0.1")),
+            ("After", systemd.unit_list(["network-online.target"] + wg_units))]
+    if wg_units:
+        unit.append(("Wants", systemd.unit_list(wg_units)))
+    return systemd.render_unit(UNIT_HEADER, [
+        ("Unit", unit),
+        ("Service", [("Type", "oneshot"),
+                     ("RemainAfterExit", "yes"),
+                     ("ExecStart", systemd.exec_line(script)),
+                     ("ExecReload", systemd.exec_line(script)),
+                     ("ExecStop", systemd.exec_line([IPTABLES_SCRIPT, "stop"] + script[2:]))]),
+        ("Install", [("WantedBy", "multi-user.target")]),
+    ])
+
+
+def server_units(view, interfaces, iface_prefix):
+    """A server's units: {'units': [{name, content}] (apps, then socat forwards), 'iptables': the content of
+    the iptables mode's unit, or None when no service of this server uses that mode}."""
+    units = [{"name": app["unit"], "content": app_unit(app)} for app in view["apps"]]
+    units += [{"name": unit["name"], "content": forward_unit(unit)} for unit in view["socat_units"]]
+    return {"units": units,
+            "iptables": iptables_unit(interfaces, iface_prefix) if view["iptables_rules"] else None}

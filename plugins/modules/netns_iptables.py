@@ -22,7 +22,7 @@ description:
     does not exist has no chain to remove; in check mode, the chain is reported as to be created in it.
 requirements:
   - C(iptables) and C(iptables-restore) (nft or legacy) on the target; C(ip) with O(namespace);
-    C(nft) with O(remove_empty_table).
+    C(nft) with O(remove_empty_table) or O(remove_empty_builtin_chains).
 options:
   chain:
     description: The user-defined chain, at most 28 characters, not a built-in chain name.
@@ -69,6 +69,15 @@ options:
         no other chain, no set), so that C(iptables-save) prints what it printed before the table was first
         used. Only ask for this when the table did not exist before you added the chain.
       - The legacy backend cannot remove a table; this option then does nothing.
+    type: bool
+    default: false
+  remove_empty_builtin_chains:
+    description:
+      - With O(state=absent) and the nft backend, delete the built-in chains of O(jump_from) that are left with no
+        rule and policy C(accept) once the jumps are gone (C(iptables-nft) creates a built-in chain when a rule is
+        first added to it), and then the table when no chain and nothing else is left in it, whether or not it
+        existed before. An empty built-in chain with policy C(accept) has no effect on any packet.
+      - The legacy backend cannot remove a chain it has built in; this option then does nothing.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -133,6 +142,11 @@ table_removed:
   description: Whether the (empty) table was, or in check mode would be, deleted.
   returned: always
   type: bool
+chains_removed:
+  description: The empty built-in chains that were, or in check mode would be, deleted (O(remove_empty_builtin_chains)).
+  returned: always
+  type: list
+  elements: str
 """
 
 import json
@@ -148,7 +162,8 @@ class OwnChain(NetnsState):
     """One chain of ours: read the table, compare, rewrite the chain when it differs."""
 
     def __init__(self, module, runner):
-        super().__init__(module, runner, {"rules": [], "batch": "", "table_removed": False, "backend": None})
+        super().__init__(module, runner, {"rules": [], "batch": "", "table_removed": False, "chains_removed": [],
+                                          "backend": None})
         self.chain = module.params["chain"]
         self.table = module.params["table"]
         self.netns = module.params["namespace"]
@@ -261,7 +276,7 @@ class OwnChain(NetnsState):
             self.apply(rules_lib.render_chain(self.table, self.chain, [], delete_jumps=delete_jumps, delete_chain=True))
         elif delete_jumps:
             self.apply(self.jumps_only_batch([], delete_jumps))
-        if self.params["remove_empty_table"]:
+        if self.params["remove_empty_table"] or self.params["remove_empty_builtin_chains"]:
             self.remove_table_if_empty(table)
         self.add_diff(self.diff_subject, self.describe_live(table, exists, live, []), "")
 
@@ -276,10 +291,35 @@ class OwnChain(NetnsState):
             return  # the table does not exist
         if not self.module.check_mode:
             table = self.read_table()
-        if self.left_after_removal(table) or not self.nft_table_is_bare(stdout):
+        empty_builtins = self.empty_builtin_chains(stdout) if self.params["remove_empty_builtin_chains"] else []
+        chains_left = [name for name in self.nft_chains(stdout) if name != self.chain and name not in empty_builtins]
+        bare = self.nft_table_is_bare(stdout)
+        if bare and ((self.params["remove_empty_builtin_chains"] and not chains_left)
+                     or (self.params["remove_empty_table"] and not self.left_after_removal(table))):
+            self.result["table_removed"] = True
+            self.act("nft", "delete", "table", "ip", self.table, netns=self.netns)
             return
-        self.result["table_removed"] = True
-        self.act("nft", "delete", "table", "ip", self.table, netns=self.netns)
+        for name in empty_builtins:
+            self.result["chains_removed"].append(name)
+            self.act("nft", "delete", "chain", "ip", self.table, name, netns=self.netns)
+
+    @staticmethod
+    def nft_objects(listing):
+        try:
+            return json.loads(listing).get("nftables", [])
+        except ValueError:
+            return []
+
+    def nft_chains(self, listing):
+        return [item["chain"]["name"] for item in self.nft_objects(listing) if "chain" in item]
+
+    def empty_builtin_chains(self, listing):
+        """The built-in chains of jump_from with policy accept that hold no rule once our jumps are gone."""
+        objects = self.nft_objects(listing)
+        used = set(item["rule"].get("chain") for item in objects if "rule" in item and not self.is_ours(item["rule"]))
+        return [item["chain"]["name"] for item in objects
+                if "chain" in item and "hook" in item["chain"] and item["chain"].get("policy", "accept") == "accept"
+                and item["chain"]["name"] in self.params["jump_from"] and item["chain"]["name"] not in used]
 
     def left_after_removal(self, table):
         """What iptables would still show in the table once our chain and jumps are gone."""
@@ -346,6 +386,7 @@ def main():
             namespace=dict(type="str"),
             backend=dict(type="str", choices=["auto", "nft", "legacy"], default="auto"),
             remove_empty_table=dict(type="bool", default=False),
+            remove_empty_builtin_chains=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

@@ -169,8 +169,8 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._files import replace_
 
 UNIT_NAME_CHARACTER = r"[A-Za-z0-9:_.@\\-]"
 # A unit name systemctl cannot take for an option: no leading '-', no '/'.
-UNIT_NAME = re.compile(r"^[A-Za-z0-9:_@\\]%s*\.[a-z]+$" % UNIT_NAME_CHARACTER)
-OCTAL_MODE = re.compile(r"^[0-7]{3,4}$")
+UNIT_NAME = re.compile(r"[A-Za-z0-9:_@\\]%s*\.[a-z]+" % UNIT_NAME_CHARACTER)
+OCTAL_MODE = re.compile(r"[0-7]{3,4}")
 UNIT_MODE = 0o644
 DIRECTORY_MODE = 0o755
 RUNNING = ("active", "activating", "reloading")
@@ -194,7 +194,7 @@ class SystemdUnits:
     def parse_mode(self, value, where):
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o7777:
             return value
-        if isinstance(value, str) and OCTAL_MODE.match(value):
+        if isinstance(value, str) and OCTAL_MODE.fullmatch(value):
             return int(value, 8)
         self.module.fail_json(msg="%s: mode must be an octal string such as \"0644\", got %r" % (where, value))
 
@@ -208,7 +208,7 @@ class SystemdUnits:
         files, paths = [], set()
         for position, unit in enumerate(self.params["units"]):
             where = "units[%d]" % position
-            if not UNIT_NAME.match(unit["name"]):
+            if not UNIT_NAME.fullmatch(unit["name"]):
                 self.module.fail_json(msg="%s: %r is not a unit file name" % (where, unit["name"]))
             unit_files = [{"path": os.path.join(self.unit_dir, unit["name"]), "content": unit["content"],
                            "mode": UNIT_MODE, "where": where}]

@@ -103,14 +103,41 @@ def test_bad_input_fails_before_any_change_naming_each_vpc(lab):
         {"name": "strict", "cidr": "10.50.0.0/16", "subnets": [{"name": "s", "cidr": "10.50.1.0/24"}],
          "policies": [{"subnet": "s", "ingress": [{"port": 22, "action": "accept"}]}]},
         {"name": "fwd", "cidr": "10.60.0.0/16", "port_forwards": [{"host_port": 8080, "subnet": "web"}]},
+        # hostile input (issue 13): unit injection, a bad user, the whole internet, a name with a newline,
+        # two forwards of one port (one on any address)
+        {"name": "inject", "cidr": "10.70.0.0/16", "subnets": [{"name": "s", "cidr": "10.70.1.0/24"}],
+         "apps": [{"name": "a", "subnet": "s", "command": "/bin/sleep 9\rExecStartPre=+/bin/sh -c id"},
+                  {"name": "b", "subnet": "s", "command": "/bin/true", "user": "root\nExecStartPre=/bin/sh"}],
+         "port_forwards": [{"host_port": 9090, "subnet": "s"},
+                           {"host_port": 9090, "subnet": "s", "port": 9091, "host_ip": sim.HOST_IP}]},
+        {"name": "everything", "cidr": "0.0.0.0/0"},
+        {"name": "newline\n", "cidr": "10.80.0.0/16"},
     ]
     run = lab.play(bad, expect_rc=2)
     for message in ("VPC 'ov2': cidr 10.10.128.0/17 overlaps VPC 'ov1' (10.10.0.0/16)",
                     "VPC 'outside' subnet 's': cidr 10.99.1.0/24 is outside the VPC's 10.30.0.0/16",
                     "VPC 'lonely': peering with 'ghost', which is not a VPC in the list",
                     "VPC 'strict' policies[0] ingress[0]: action 'accept' is not one of allow, deny, drop",
-                    "VPC 'fwd' port_forwards[0]: subnet 'web' is not a subnet of this VPC"):
-        assert message in run.stdout
+                    "VPC 'fwd' port_forwards[0]: subnet 'web' is not a subnet of this VPC",
+                    "VPC 'inject' apps[0]: command '/bin/sleep 9\\rExecStartPre=+/bin/sh -c id' contains control "
+                    "characters",
+                    "VPC 'inject' app 'b': user 'root\\nExecStartPre=/bin/sh' is not a POSIX user name",
+                    "VPC 'inject' port_forwards[1]: host port tcp/9090 on 203.0.113.1 clashes with VPC 'inject' "
+                    "port_forwards[0] (tcp/9090 on any address)",
+                    "VPC 'everything' cidr: 0.0.0.0/0 overlaps",
+                    "VPC 'newline\\n': name 'newline\\n' contains control characters"):
+        assert message in run.stdout, message
+    assert run.recap["nv1"]["changed"] == 0
+    assert sim.exact_state(lab.host) == lab.before
+    assert not (lab.files / "state").exists()
+
+
+def test_a_vpc_over_the_hosts_own_network_is_refused_before_any_change(lab):
+    over = {"name": "over", "cidr": "203.0.113.0/25", "subnets": [{"name": "s", "cidr": "203.0.113.0/26"}]}
+    run = lab.play([ALPHA, over], expect_rc=2)
+    assert "VPC 'over': cidr 203.0.113.0/25 overlaps host nv1's address 203.0.113.1/24 on interface eth0" in run.stdout
+    assert "VPC 'over': cidr 203.0.113.0/25 overlaps host nv1's route 203.0.113.0/24 dev eth0 (interface eth0)" \
+        in run.stdout
     assert run.recap["nv1"]["changed"] == 0
     assert sim.exact_state(lab.host) == lab.before
     assert not (lab.files / "state").exists()

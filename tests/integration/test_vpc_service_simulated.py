@@ -88,3 +88,26 @@ def test_iptables_mode_reaches_the_service_by_name_from_every_server_and_nowhere
     finally:
         backend.kill()
         backend.wait(timeout=10)
+
+
+def firewall(mesh):
+    return {s.name: [line for line in s.run(["iptables-save"]).stdout.splitlines() if not line.startswith("#")]
+            for s in mesh.net.servers}
+
+
+@pytest.mark.parametrize("service, message", [
+    ({"prot": "udp"}, "service 'myecho': unknown key 'prot'"),
+    ({"sate": "absent"}, "service 'myecho': unknown key 'sate'"),
+    ({"command": "/usr/bin/socat - -\rExecStartPre=+/bin/sh -c id"},
+     "service 'myecho': command contains control characters ('\\r')"),
+    ({"command": "+/bin/sh -c id"}, "service 'myecho': command executable '+/bin/sh' is empty or starts with"),
+    ({"name": "myecho\n"}, "service #1: name must be 1 to 40 lowercase letters, digits and '-', got 'myecho\\n'"),
+])
+def test_bad_services_fail_in_the_validation_play_before_any_server_changes(mesh, service, message):
+    services = [dict({"name": "myecho", "port": PORT, "servers": [mesh.net.servers[1].name], "mode": "iptables"},
+                     **service)]
+    before = (mesh.snapshot(), firewall(mesh))
+    failed = mesh.site(3, overrides={s.name: {"vpc_service_services": services} for s in mesh.net.servers}, verbose=0)
+    assert failed.rc != 0
+    assert "vpc_service_plan: variable vpc_service_services: " + message in failed.stdout, failed.describe()
+    assert failed.changed() == 0 and (mesh.snapshot(), firewall(mesh)) == before

@@ -177,6 +177,7 @@ def test_custom_gateway_and_address():
     assert plan["subnet_links"][0]["addresses"] == ["10.0.0.10/16"] and plan["subnet_links"][0]["routes"] == []
 
 
+WITH_SUBNET = {"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}]}
 BAD = [
     ("overlapping VPC CIDRs",
      [{"name": "a", "cidr": "10.0.0.0/16"}, {"name": "b", "cidr": "10.0.128.0/17"}],
@@ -225,10 +226,10 @@ BAD = [
        "port_forwards": [{"host_port": 8080, "subnet": "s"}]},
       {"name": "b", "cidr": "10.1.0.0/16", "subnets": [{"name": "s", "cidr": "10.1.1.0/24"}],
        "port_forwards": [{"host_port": 8080, "subnet": "s"}]}],
-     "VPC 'b': host port tcp/8080 is already forwarded by VPC 'a'"),
+     "VPC 'b' port_forwards[0]: host port tcp/8080 on any address clashes with VPC 'a' port_forwards[0] (tcp/8080 on any address)"),
     ("app in a missing subnet",
      [{"name": "a", "cidr": "10.0.0.0/16", "apps": [{"name": "x", "subnet": "s", "command": "true"}]}],
-     "VPC 'a' apps[0]: subnet 's' is not a subnet of this VPC"),
+     "VPC 'a' app 'x': subnet 's' is not a subnet of this VPC"),
     ("CIDR with host bits",
      [{"name": "a", "cidr": "10.0.0.1/16"}], "VPC 'a' cidr: '10.0.0.1/16' is not an IPv4 network"),
     ("unknown VPC key",
@@ -245,6 +246,89 @@ BAD = [
     ("public subnet without uplink",
      [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24", "type": "public"}]}],
      "VPC 'a': public subnets need the host's uplink interface"),
+] + [
+    # Hostile and careless input (issue 13): full-string names, control characters, unit strings, clashing
+    # forwards, CIDRs a host needs for itself. Each names the VPC (and subnet or app) and the key.
+    ("VPC name with a trailing newline", [{"name": "a\n", "cidr": "10.0.0.0/16"}],
+     "VPC 'a\\n': name 'a\\n' contains control characters ('\\n')"),
+    ("subnet name with a trailing newline",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s\n", "cidr": "10.0.1.0/24"}]}],
+     "VPC 'a' subnets[0]: name 's\\n' contains control characters ('\\n')"),
+    ("app name with a trailing newline",
+     [dict(WITH_SUBNET, apps=[{"name": "x\n", "subnet": "s", "command": "/bin/true"}])],
+     "VPC 'a' apps[0]: name 'x\\n' contains control characters"),
+    ("absent VPC's subnet name with a newline",
+     [{"name": "a", "state": "absent", "subnets": [{"name": "s\n"}]}], "VPC 'a' subnets[0]: name 's\\n' is not a name"),
+    ("app command with a carriage return",
+     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/sleep 9\rExecStartPre=+/bin/sh -c id"}])],
+     "VPC 'a' apps[0]: command '/bin/sleep 9\\rExecStartPre=+/bin/sh -c id' contains control characters ('\\r')"),
+    ("app command with a newline",
+     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/sleep 9\nExecStartPre=+/bin/sh -c id"}])],
+     "VPC 'a' apps[0]: command '/bin/sleep 9\\nExecStartPre=+/bin/sh -c id' contains control characters ('\\n')"),
+    ("app command with systemd's + prefix",
+     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "+/bin/sh -c id"}])],
+     "VPC 'a' app 'x': command executable '+/bin/sh' is empty or starts with one of systemd's prefixes"),
+    ("app command with a relative path",
+     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "./serve"}])],
+     "VPC 'a' app 'x': command executable './serve' is a relative path"),
+    ("app user with a newline",
+     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/true", "user": "nobody\nExecStartPre=/bin/sh"}])],
+     "VPC 'a' app 'x': user 'nobody\\nExecStartPre=/bin/sh' is not a POSIX user name"),
+    ("app user with a capital",
+     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/true", "user": "Nobody"}])],
+     "VPC 'a' app 'x': user 'Nobody' is not a POSIX user name"),
+    ("app user with a space",
+     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/true", "user": "no body"}])],
+     "VPC 'a' app 'x': user 'no body' is not a POSIX user name"),
+    ("app user too long",
+     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/true", "user": "u" * 33}])],
+     "VPC 'a' app 'x': user '%s' is not a POSIX user name" % ("u" * 33)),
+    ("the whole internet as a VPC", [{"name": "a", "cidr": "0.0.0.0/0"}],
+     "VPC 'a' cidr: 0.0.0.0/0 overlaps 'this network' (0.0.0.0/8)"),
+    ("a loopback VPC", [{"name": "a", "cidr": "127.0.0.0/16"}], "VPC 'a' cidr: 127.0.0.0/16 overlaps loopback"),
+    ("a multicast VPC", [{"name": "a", "cidr": "239.1.0.0/16"}], "VPC 'a' cidr: 239.1.0.0/16 overlaps multicast"),
+    ("a link-local VPC", [{"name": "a", "cidr": "169.254.0.0/16"}], "VPC 'a' cidr: 169.254.0.0/16 overlaps link-local"),
+    ("a VPC over the broadcast address", [{"name": "a", "cidr": "255.255.255.0/24"}],
+     "VPC 'a' cidr: 255.255.255.0/24 overlaps reserved and broadcast"),
+    ("a loopback subnet",
+     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "127.0.0.0/24"}]}],
+     "VPC 'a' subnet 's' cidr: 127.0.0.0/24 overlaps loopback"),
+    ("cidr with a trailing newline", [{"name": "a", "cidr": "10.0.0.0/16\n"}],
+     "VPC 'a': cidr '10.0.0.0/16\\n' contains control characters"),
+    ("forward on any address and on one address",
+     [dict(WITH_SUBNET, port_forwards=[{"host_port": 80, "subnet": "s"},
+                                       {"host_port": 80, "subnet": "s", "port": 81, "host_ip": "203.0.113.1"}])],
+     "VPC 'a' port_forwards[1]: host port tcp/80 on 203.0.113.1 clashes with VPC 'a' port_forwards[0] "
+     "(tcp/80 on any address)"),
+    ("forward on one address, then on any address in another VPC",
+     [dict(WITH_SUBNET, port_forwards=[{"host_port": 80, "subnet": "s", "host_ip": "203.0.113.1"}]),
+      {"name": "b", "cidr": "10.1.0.0/16", "subnets": [{"name": "t", "cidr": "10.1.1.0/24"}],
+       "port_forwards": [{"host_port": 80, "subnet": "t"}]}],
+     "VPC 'b' port_forwards[0]: host port tcp/80 on any address clashes with VPC 'a' port_forwards[0] "
+     "(tcp/80 on 203.0.113.1)"),
+    ("forward port with a superscript digit",
+     [dict(WITH_SUBNET, port_forwards=[{"host_port": "\u00b2", "subnet": "s"}])],
+     "VPC 'a' port_forwards[0] host_port: port '\u00b2' is not a port number"),
+    ("forward port with an Arabic-Indic digit",
+     [dict(WITH_SUBNET, port_forwards=[{"host_port": "\u0663", "subnet": "s"}])],
+     "VPC 'a' port_forwards[0] host_port: port '\u0663' is not a port number"),
+    ("policy port range with a trailing newline",
+     [dict(WITH_SUBNET, policies=[{"subnet": "s", "ingress": [{"port": "80-90\n", "action": "allow"}]}])],
+     "VPC 'a' policies[0] ingress[0]: port '80-90\\n' contains control characters"),
+    ("policy source with a trailing newline",
+     [dict(WITH_SUBNET, policies=[{"subnet": "s", "ingress": [{"source": "10.0.0.0/8\n", "action": "allow"}]}])],
+     "VPC 'a' policies[0] ingress[0]: source '10.0.0.0/8\\n' contains control characters"),
+    ("protocol with a trailing newline",
+     [dict(WITH_SUBNET, port_forwards=[{"host_port": 80, "subnet": "s", "protocol": "tcp\n"}])],
+     "VPC 'a' port_forwards[0]: protocol 'tcp\\n' contains control characters"),
+    ("peering with a trailing newline",
+     [{"name": "a", "cidr": "10.0.0.0/16", "peerings": ["b\n"]}, {"name": "b", "cidr": "10.1.0.0/16"}],
+     "VPC 'a': peerings[0] 'b\\n' contains control characters"),
+    ("state with a trailing newline", [{"name": "a", "state": "absent\n"}],
+     "VPC 'a': state 'absent\\n' contains control characters"),
+    ("host_ip with a trailing newline",
+     [dict(WITH_SUBNET, port_forwards=[{"host_port": 80, "subnet": "s", "host_ip": "203.0.113.1\n"}])],
+     "VPC 'a' port_forwards[0]: host_ip '203.0.113.1\\n' contains control characters"),
 ]
 
 
@@ -254,6 +338,62 @@ def test_bad_input_fails_naming_the_vpc(vpcs, message):
     with pytest.raises(VpcPlanError) as caught:
         plan_of(vpcs, uplink="" if "uplink" in message else "eth0")
     assert message in str(caught.value)
+
+
+def test_the_table_of_bad_inputs_is_large():
+    assert len(BAD) >= 50
+
+
+def test_a_name_is_matched_whole():
+    for name in ("a\n", "a\r", "\na", "a b", "a\u00e9"):
+        with pytest.raises(VpcPlanError, match="is not a name"):
+            plan_of([{"name": name, "cidr": "10.0.0.0/16"}])
+
+
+# The host seen by the host_networks module: uplink eth0 in 10.0.2.0/24 (a qemu user network), a static route
+# to an office network, a blackhole, loopback, and a bridge this role built on an earlier run.
+HOST = {
+    "addresses": [{"interface": "lo", "address": "127.0.0.1/8", "network": "127.0.0.0/8"},
+                  {"interface": "eth0", "address": "10.0.2.15/24", "network": "10.0.2.0/24"},
+                  {"interface": "br-my-vpc", "address": "10.0.1.1/24", "network": "10.0.1.0/24"}],
+    "routes": [{"dst": "default", "dev": "eth0", "gateway": "10.0.2.2", "table": "main", "type": "unicast"},
+               {"dst": "10.0.2.0/24", "dev": "eth0", "gateway": None, "table": "main", "type": "unicast"},
+               {"dst": "10.1.0.0/16", "dev": "eth0", "gateway": "10.0.2.3", "table": "100", "type": "unicast"},
+               {"dst": "10.0.1.0/24", "dev": "br-my-vpc", "gateway": None, "table": "main", "type": "unicast"},
+               {"dst": "127.0.0.0/8", "dev": "lo", "gateway": None, "table": "local", "type": "local"}],
+}
+
+
+def test_a_vpc_over_the_hosts_own_networks_is_refused_naming_the_host_the_interface_and_the_route():
+    with pytest.raises(VpcPlanError) as caught:
+        plan_of(SEED_000, host_networks=HOST, host="server1")
+    assert caught.value.problems == [
+        "VPC 'my-vpc': cidr 10.0.0.0/16 overlaps host server1's address 10.0.2.15/24 on interface eth0",
+        "VPC 'my-vpc': cidr 10.0.0.0/16 overlaps host server1's route 10.0.2.0/24 dev eth0 (interface eth0)",
+        "VPC 'dev-vpc': cidr 10.1.0.0/16 overlaps host server1's route 10.1.0.0/16 via 10.0.2.3 dev eth0 table 100 "
+        "(interface eth0)",
+    ]
+    # its own bridge (built earlier: in the registry), the default route and local routes are not the host's
+    previous = {"resources": {"links": ["br-my-vpc"]}}
+    clear = {"addresses": HOST["addresses"][::2], "routes": HOST["routes"][::3] + HOST["routes"][4:]}
+    assert plan_of(SEED_000, host_networks=clear, previous=previous)["vpcs"]
+    # a VPC that is being removed may be anywhere
+    assert plan_of(SEED_000, host_networks=HOST, state="absent")["empty"]
+
+
+def test_the_host_is_parsed_from_ip_json():
+    from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_host import (
+        default_route_interface, parse_addresses, parse_routes)
+    addresses = parse_addresses([{"ifname": "eth0", "addr_info": [{"family": "inet", "local": "10.0.2.15", "prefixlen": 24}]},
+                                 {"ifname": "dummy0", "addr_info": []}])
+    assert addresses == [{"interface": "eth0", "address": "10.0.2.15/24", "network": "10.0.2.0/24"}]
+    routes = parse_routes([{"dst": "default", "gateway": "10.0.2.2", "dev": "eth0"},
+                           {"dst": "10.9.9.9", "dev": "eth0", "table": "7"},
+                           {"type": "blackhole", "dst": "10.8.0.0/16"}])
+    assert routes == [{"dst": "default", "dev": "eth0", "gateway": "10.0.2.2", "table": "main", "type": "unicast"},
+                      {"dst": "10.9.9.9/32", "dev": "eth0", "gateway": None, "table": "7", "type": "unicast"},
+                      {"dst": "10.8.0.0/16", "dev": None, "gateway": None, "table": "main", "type": "blackhole"}]
+    assert default_route_interface({"routes": routes}) == "eth0" and default_route_interface({"routes": []}) == ""
 
 
 def test_every_problem_is_reported_at_once():

@@ -65,11 +65,42 @@ def test_same_port_on_different_servers_or_protocols_is_fine():
     ([ECHO, ECHO], "service 'myecho': is defined twice"),
     ([ECHO, dict(ECHO, name="clash")], "service 'clash': tcp port 8888 on 's2' is already used by service 'myecho'"),
     ([dict(ECHO, protocol="udp", port=51822)], "service 'myecho': udp port 51822 on 's2' is its WireGuard port"),
+    # Hostile and careless input (issue 13): unknown keys, full-string matches, control characters, unit strings.
+    ([dict(ECHO, prot="udp")], "service 'myecho': unknown key 'prot' (allowed: command, mode, name, port, protocol, "
+                               "servers, state)"),
+    ([dict(ECHO, sate="absent")], "service 'myecho': unknown key 'sate'"),
+    ([dict(ECHO, sate="absent", prot="udp")], "service 'myecho': unknown keys 'prot', 'sate'"),
+    ([dict(ECHO, name="myecho\n")], "service #1: name must be 1 to 40 lowercase letters, digits and '-', got 'myecho\\n'"),
+    ([dict(ECHO, name="myecho\r")], "service #1: name must be 1 to 40"),
+    ([dict(ECHO, name="a" * 41)], "service #1: name must be 1 to 40"),
+    ([dict(ECHO, command="/bin/cat\rExecStartPre=+/bin/sh -c id")],
+     "service 'myecho': command contains control characters ('\\r')"),
+    ([dict(ECHO, command="/bin/cat\nExecStartPre=+/bin/sh -c id")],
+     "service 'myecho': command contains control characters ('\\n')"),
+    ([dict(ECHO, command="/bin/cat\x00")], "service 'myecho': command contains control characters ('\\x00')"),
+    ([dict(ECHO, command="+/bin/sh -c id")], "service 'myecho': command executable '+/bin/sh' is empty or starts with"),
+    ([dict(ECHO, command="!!/bin/sh")], "service 'myecho': command executable '!!/bin/sh' is empty or starts with"),
+    ([dict(ECHO, command="bin/socat -")], "service 'myecho': command executable 'bin/socat' is a relative path"),
+    ([dict(ECHO, command="$SHELL")], "service 'myecho': command executable '$SHELL' contains '$'"),
+    ([dict(ECHO, command="/bin/echo 'open")], "service 'myecho': command cannot be split into words"),
+    ([dict(ECHO, port="\u00b2")], "service 'myecho': port must be an integer from 1 to 65535, got '\u00b2'"),
+    ([dict(ECHO, port="\u0663")], "service 'myecho': port must be an integer from 1 to 65535, got '\u0663'"),
+    ([dict(ECHO, port=True)], "service 'myecho': port must be an integer from 1 to 65535, got True"),
+    ([dict(ECHO, protocol="tcp\n")], "service 'myecho': protocol must be tcp or udp, got 'tcp\\n'"),
+    ([dict(ECHO, mode="socat\n")], "service 'myecho': mode must be socat or iptables, got 'socat\\n'"),
+    ([dict(ECHO, state="absent\n")], "service 'myecho': state must be present or absent, got 'absent\\n'"),
+    ([dict(ECHO, servers=["s2\n"])], "service 'myecho': unknown server 's2\\n'"),
 ])
 def test_bad_services_fail_naming_the_service(services, message):
     with pytest.raises(ServicePlanError) as caught:
         build_service_plan(services, MESH)
     assert str(caught.value) == message or str(caught.value).startswith(message)
+
+
+def test_a_command_with_quotes_percent_and_dollar_is_kept_for_systemd_to_quote():
+    command = "/usr/bin/socat TCP-LISTEN:8888,bind=127.0.0.1,fork 'SYSTEM:echo \"%n $HOME\"'"
+    plan = build_service_plan([dict(ECHO, command=command)], MESH)["servers"]["s2"]
+    assert plan["apps"][0]["command"] == command
 
 
 def test_filter_names_the_variable():

@@ -278,3 +278,40 @@ def test_a_missing_namespace_is_a_chain_to_create_in_check_mode_and_nothing_to_r
     assert failed and result["msg"] == "namespace ns-a does not exist"
     result, failed = run_module(netns_iptables, dict(args, state="absent"))
     assert not failed and not result["changed"]
+
+
+def base_chain(name, policy="accept"):
+    return {"chain": {"family": "ip", "table": "nat", "name": name, "type": "nat", "hook": name.lower(),
+                      "prio": 100, "policy": policy}}
+
+
+def test_the_empty_builtin_chain_it_jumped_from_goes_and_the_table_when_nothing_is_left(run_module, tools):
+    # the nat table existed before (another tool's OUTPUT chain was in it), then that tool removed its chain
+    fake = tools({SAVE_NAT: [(0, NAT_EMPTY + LIVE, ""), (0, NAT_EMPTY, "")],
+                  NFT_LIST: (0, json.dumps({"nftables": [{"table": {"name": "nat"}}, base_chain("POSTROUTING")]}), "")})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent",
+                                                 "jump_from": ["POSTROUTING"], "remove_empty_builtin_chains": True})
+    assert not failed and result["table_removed"] and fake.commands[-1] == ("nft", "delete", "table", "ip", "nat")
+
+
+def test_only_the_empty_builtin_chain_goes_while_another_chain_is_left(run_module, tools):
+    listing = {"nftables": [{"table": {"name": "nat"}}, base_chain("POSTROUTING"), base_chain("PREROUTING"),
+                            {"rule": {"chain": "PREROUTING", "expr": [{"jump": {"target": "FAKEVPC-SVC"}}]}},
+                            {"chain": {"family": "ip", "table": "nat", "name": "FAKEVPC-SVC"}}]}
+    fake = tools({SAVE_NAT: [(0, NAT_EMPTY + LIVE, ""), (0, NAT_EMPTY, "")], NFT_LIST: (0, json.dumps(listing), "")})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent",
+                                                 "jump_from": ["POSTROUTING"], "remove_empty_builtin_chains": True})
+    assert not failed and not result["table_removed"] and result["chains_removed"] == ["POSTROUTING"]
+    assert fake.commands[-1] == ("nft", "delete", "chain", "ip", "nat", "POSTROUTING")
+
+
+def test_a_builtin_chain_with_rules_or_a_drop_policy_or_not_jumped_from_is_kept(run_module, tools):
+    listing = {"nftables": [{"table": {"name": "nat"}}, base_chain("POSTROUTING", policy="drop"), base_chain("OUTPUT"),
+                            base_chain("PREROUTING"),
+                            {"rule": {"chain": "PREROUTING", "expr": [{"masquerade": None}]}}]}
+    fake = tools({SAVE_NAT: [(0, NAT_EMPTY + LIVE, ""), (0, NAT_EMPTY, "")], NFT_LIST: (0, json.dumps(listing), "")})
+    result, failed = run_module(netns_iptables, {"table": "nat", "chain": "NVPC-POST", "state": "absent",
+                                                 "jump_from": ["POSTROUTING", "PREROUTING"],
+                                                 "remove_empty_builtin_chains": True})
+    assert not failed and not result["table_removed"] and result["chains_removed"] == []
+    assert not any(c[0] == "nft" and c[1] == "delete" for c in fake.commands)

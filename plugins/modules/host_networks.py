@@ -1,0 +1,118 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: host_networks
+short_description: Read the host's IPv4 addresses and routes, changing nothing
+version_added: 0.1.0
+description:
+  - Reads every IPv4 address (C(ip -j -4 address show)) and every route of every table
+    (C(ip -j -4 route show table all)) of the host, or of a named network namespace, in one call.
+  - Read-only, so it runs the same in check mode. The C(fakevpc.vpc.netns_vpc) role reads the host with it
+    before any change, and refuses a VPC whose CIDR covers one of the host's own networks.
+requirements:
+  - C(ip) (iproute2) on the target.
+options:
+  namespace:
+    description: The named network namespace (C(ip netns)) to read; the host's when omitted.
+    type: str
+extends_documentation_fragment:
+  - fakevpc.vpc.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Never changes anything.
+  diff_mode:
+    support: none
+author:
+  - fakevpc developers (@fakevpc)
+"""
+
+EXAMPLES = r"""
+- name: Read the host's addresses and routes
+  fakevpc.vpc.host_networks:
+  register: networks
+"""
+
+RETURN = r"""
+addresses:
+  description: Every IPv4 address.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    interface:
+      description: The interface that holds it.
+      type: str
+    address:
+      description: The address with its prefix length.
+      type: str
+      sample: 203.0.113.1/24
+    network:
+      description: The network of the address.
+      type: str
+      sample: 203.0.113.0/24
+routes:
+  description: Every IPv4 route of every table.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    dst:
+      description: The destination network, or C(default).
+      type: str
+    dev:
+      description: The interface of the route (null for a route without one, such as a blackhole).
+      type: str
+    gateway:
+      description: The next hop, or null.
+      type: str
+    table:
+      description: The routing table.
+      type: str
+    type:
+      description: The route type (C(unicast), C(local), C(broadcast), ...).
+      type: str
+default_interface:
+  description: The interface of the main table's default route, or an empty string.
+  returned: always
+  type: str
+"""
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
+from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_host import (
+    default_route_interface,
+    parse_addresses,
+    parse_routes,
+)
+
+
+def read_networks(runner, namespace=None):
+    """{'addresses': [...], 'routes': [...]} read with two ip commands."""
+    prefix = ["-n", namespace] if namespace else []
+    _rc, addresses, _stderr = runner.run("ip", *(prefix + ["-j", "-4", "address", "show"]))
+    _rc, routes, _stderr = runner.run("ip", *(prefix + ["-j", "-4", "route", "show", "table", "all"]))
+    return {"addresses": parse_addresses(json.loads(addresses) if addresses.strip() else []),
+            "routes": parse_routes(json.loads(routes) if routes.strip() else [])}
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(namespace=dict(type="str")), supports_check_mode=True)
+    namespace = module.params["namespace"]
+    if namespace is not None and not names.is_namespace_name(namespace):
+        module.fail_json(msg="namespace: %r is not a namespace name" % (namespace,))
+    networks = read_networks(CommandRunner(module), namespace)
+    module.exit_json(changed=False, default_interface=default_route_interface(networks), **networks)
+
+
+if __name__ == "__main__":
+    main()

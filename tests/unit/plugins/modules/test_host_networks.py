@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""host_networks: two read-only ip commands, the same in check mode, parsed into addresses and routes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible_collections.fakevpc.vpc.plugins.modules import host_networks
+
+ADDRESSES = json.dumps([
+    {"ifname": "lo", "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8}]},
+    {"ifname": "eth0", "addr_info": [{"family": "inet", "local": "10.0.2.15", "prefixlen": 24}]},
+])
+ROUTES = json.dumps([
+    {"dst": "default", "gateway": "10.0.2.2", "dev": "eth0"},
+    {"dst": "10.0.2.0/24", "dev": "eth0", "protocol": "kernel"},
+    {"type": "local", "dst": "127.0.0.1", "dev": "lo", "table": "local"},
+])
+
+
+@pytest.fixture
+def commands(monkeypatch):
+    seen = []
+
+    def run_command(self, args, environ_update=None, **kwargs):
+        assert environ_update == {"LC_ALL": "C", "LANG": "C"}
+        seen.append(args)
+        return 0, ADDRESSES if "address" in args else ROUTES, ""
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, required=False: "/usr/sbin/" + name)
+    return seen
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_reads_addresses_and_routes_with_two_commands_and_changes_nothing(run_module, commands, check_mode):
+    result, failed = run_module(host_networks, {}, check_mode=check_mode)
+    assert not failed and result["changed"] is False
+    assert commands == [["/usr/sbin/ip", "-j", "-4", "address", "show"],
+                        ["/usr/sbin/ip", "-j", "-4", "route", "show", "table", "all"]]
+    assert result["addresses"] == [{"interface": "lo", "address": "127.0.0.1/8", "network": "127.0.0.0/8"},
+                                   {"interface": "eth0", "address": "10.0.2.15/24", "network": "10.0.2.0/24"}]
+    assert result["routes"][1] == {"dst": "10.0.2.0/24", "dev": "eth0", "gateway": None, "table": "main",
+                                   "type": "unicast"}
+    assert result["routes"][2]["dst"] == "127.0.0.1/32" and result["routes"][2]["type"] == "local"
+    assert result["default_interface"] == "eth0"
+
+
+def test_reads_a_namespace_by_its_exact_name(run_module, commands):
+    result, failed = run_module(host_networks, {"namespace": "ns-a"})
+    assert not failed and commands[0] == ["/usr/sbin/ip", "-n", "ns-a", "-j", "-4", "address", "show"]
+    result, failed = run_module(host_networks, {"namespace": "ns-a\n"})
+    assert failed and "is not a namespace name" in result["msg"]
