@@ -25,7 +25,7 @@ PRODUCT = ("README.md", "LICENSE", "CHANGELOG.md", "meta/", "plugins/", "playboo
 
 
 def _tracked():
-    out = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
     return out.split()
 
 
@@ -76,7 +76,8 @@ def test_tarball_is_the_product(planted_build):
     names = set(members(tarball)) - {"MANIFEST.json", "FILES.json"}
     product = {name for name in _tracked() if name.startswith(PRODUCT) and "/molecule/" not in name}
     assert names == product, (sorted(names - product), sorted(product - names))
-    assert {"README.md", "CHANGELOG.md", "meta/runtime.yml", "playbooks/site.yml"} <= names
+    assert {"LICENSE", "README.md", "CHANGELOG.md", "meta/runtime.yml", "playbooks/site.yml",
+            "changelogs/changelog.yaml"} <= names
 
 
 @pytest.mark.parametrize("relative, content", [
