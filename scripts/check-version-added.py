@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) fakevpc developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -6,7 +5,7 @@
 changelog: a module, filter or role listed as new in a release of changelogs/changelog.yaml says that release;
 one listed in none is new in this release and says galaxy.yml's version; an option says a released version or
 this one. galaxy.yml's version is the latest release or the one being prepared after it.
-Usage: scripts/check-version-added.py [COLLECTION_ROOT]"""
+Usage: python scripts/check-version-added.py [COLLECTION_ROOT]"""
 
 from __future__ import annotations
 
@@ -29,9 +28,10 @@ def _documentation(path):
 
 
 def _options(options, where):
+    """(what, version_added) of every option and suboption that has one."""
     for name, spec in (options or {}).items():
         if "version_added" in spec:
-            yield f"{where} option {name}", spec["version_added"], False
+            yield f"{where} option {name}", spec["version_added"]
         yield from _options(spec.get("suboptions"), f"{where} option {name}")
 
 
@@ -48,14 +48,14 @@ def things(root):
                 yield f"{kind} {path.stem}", (kind, path.stem), None
                 continue
             yield f"{kind} {doc.get('name', path.stem)}", (kind, doc.get("name", path.stem)), doc.get("version_added")
-            for what, version, _ in _options(doc.get("options"), f"{kind} {path.stem}"):
+            for what, version in _options(doc.get("options"), f"{kind} {path.stem}"):
                 yield what, None, version
     for spec_file in sorted(root.glob("roles/*/meta/argument_specs.yml")):
         role = spec_file.parents[1].name
         for entry, spec in (yaml.safe_load(spec_file.read_text())["argument_specs"] or {}).items():
             key = ("role", role) if entry == "main" else None
             yield f"role {role} entry point {entry}", key, spec.get("version_added")
-            for what, version, _ in _options(spec.get("options"), f"role {role}:{entry}"):
+            for what, version in _options(spec.get("options"), f"role {role}:{entry}"):
                 yield what, None, version
 
 
@@ -63,7 +63,7 @@ def main(root):
     galaxy = _version(yaml.safe_load((root / "galaxy.yml").read_text())["version"])
     changelog = yaml.safe_load((root / "changelogs" / "changelog.yaml").read_text())
     releases = sorted((_version(v), data) for v, data in (changelog.get("releases") or {}).items())
-    released = {version for version, _ in releases}
+    released = {version for version, _data in releases}
     errors = []
     if releases and galaxy < releases[-1][0]:
         errors.append(f"galaxy.yml's version {galaxy} is older than the latest release {releases[-1][0]}")

@@ -131,13 +131,13 @@ def test_site_from_a_users_project_pings_every_pair_and_reruns_with_no_change(pr
 def test_netns_vpc_from_a_users_project(project, make_simnet_module):
     net = make_simnet_module(2, prefix="iv", underlay=sim.UNDERLAY)
     host, _upstream = sim.prepare(net)
-    vpc = {"name": "solo", "cidr": "10.30.0.0/16", "subnets": [{"name": "web", "cidr": "10.30.1.0/24",
-                                                                 "type": "public"}]}
+    vpc = {"name": "solo", "cidr": "10.30.0.0/16",
+           "subnets": [{"name": "web", "cidr": "10.30.1.0/24", "type": "public"}]}
     inventory = sim.inventory(net, host, {"netns_vpc_vpcs": [vpc]})
-    built, recap = project.playbook("-i", str(inventory), "fakevpc.vpc.netns_vpc")
+    built, _recap = project.playbook("-i", str(inventory), "fakevpc.vpc.netns_vpc")
     assert built.returncode == 0, built.stdout[-6000:] + built.stderr
     assert "ns-solo-web" in host.run(["ip", "netns", "list"]).stdout
-    removed, recap = project.playbook("-i", str(inventory), "fakevpc.vpc.netns_vpc", "-e", "netns_vpc_state=absent")
+    removed, _recap = project.playbook("-i", str(inventory), "fakevpc.vpc.netns_vpc", "-e", "netns_vpc_state=absent")
     assert removed.returncode == 0, removed.stdout[-6000:]
     assert "ns-solo-web" not in host.run(["ip", "netns", "list"]).stdout
 
