@@ -20,6 +20,10 @@ def _version(text):
     return tuple(int(part) for part in str(text).split("."))
 
 
+def _show(version):
+    return ".".join(map(str, version))
+
+
 def _documentation(path):
     for node in ast.parse(path.read_text()).body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "DOCUMENTATION" for t in node.targets):
@@ -66,7 +70,7 @@ def main(root):
     released = {version for version, _data in releases}
     errors = []
     if releases and galaxy < releases[-1][0]:
-        errors.append(f"galaxy.yml's version {galaxy} is older than the latest release {releases[-1][0]}")
+        errors.append(f"galaxy.yml's version {_show(galaxy)} is older than the latest release {_show(releases[-1][0])}")
     new_in = {}
     for version, data in releases:
         for module in data.get("modules") or []:
@@ -77,7 +81,6 @@ def main(root):
         for kind, objects in (data.get("objects") or {}).items():
             for obj in objects:
                 new_in[(kind, obj["name"])] = version
-    show = ".".join
     for what, key, version_added in things(root):
         if version_added is None:
             if key is not None:
@@ -88,10 +91,10 @@ def main(root):
             expected = new_in.get(key, galaxy)
             if version != expected:
                 errors.append(f"{what}: version_added {version_added}, but it is new in "
-                              f"{show(map(str, expected))} (changelogs/changelog.yaml, galaxy.yml)")
+                              f"{_show(expected)} (changelogs/changelog.yaml, galaxy.yml)")
         elif version not in released and version != galaxy:
             errors.append(f"{what}: version_added {version_added} is neither a release nor galaxy.yml's "
-                          f"{show(map(str, galaxy))}")
+                          f"{_show(galaxy)}")
     for error in errors:
         print(f"check-version-added: {error}", file=sys.stderr)
     return 1 if errors else 0
