@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # The ansible-core matrix: for every release listed in tests/matrix/ansible-core.txt, the unit tests,
 # ansible-test sanity and a validation-only run of site.yml (tests/matrix), each release in its own venv
-# under .cache/core-matrix/ (kept between runs, rebuilt when this script or the list changes).
-# meta/runtime.yml's requires_ansible must claim exactly the listed releases.
-# Usage: scripts/core-matrix.sh [--prepare] [RELEASE...]   (--prepare: only build the venvs)
+# under .cache/core-matrix/ (kept between runs with the newest patch release of the day it was made; rebuilt
+# when the package list below changes, or by removing it). meta/runtime.yml's requires_ansible must claim
+# exactly the listed releases. ansible-test keeps its own sanity venvs under ~/.ansible/test/.
+# Usage: scripts/core-matrix.sh [RELEASE...]   (default: every listed release)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 python=${PYTHON:-python3.11}
 
-prepare_only=0
-if [[ ${1:-} == --prepare ]]; then prepare_only=1; shift; fi
 mapfile -t listed < <(grep -Ev '^[[:space:]]*(#|$)' tests/matrix/ansible-core.txt)
 if (($#)); then releases=("$@"); else releases=("${listed[@]}"); fi
 
@@ -43,7 +42,6 @@ status=0
 for release in "${releases[@]}"; do
   start=$SECONDS
   venv=$(venv_for "$release")
-  if ((prepare_only)); then continue; fi
   version=$("$venv/bin/ansible" --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p')
   echo "=== ansible-core $version ($venv)"
   failed=()
@@ -53,7 +51,6 @@ for release in "${releases[@]}"; do
   if ((${#failed[@]})); then status=1; results[$version]="FAILED: ${failed[*]}"; else results[$version]=ok; fi
   results[$version]+=" ($((SECONDS - start)) s)"
 done
-if ((prepare_only)); then exit 0; fi
 echo "=== core-matrix: requires_ansible \"$claim\""
 for version in "${!results[@]}"; do echo "ansible-core $version: ${results[$version]}"; done | sort -V
 exit "$status"
