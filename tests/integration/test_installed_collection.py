@@ -125,6 +125,12 @@ def test_site_from_a_users_project_pings_every_pair_and_reruns_with_no_change(pr
     status, recap = project.playbook("-i", str(inventory), "fakevpc.vpc.status")
     assert status.returncode == 0 and "down" not in status.stdout.split("Show the matrix")[1].split("TASK")[0], \
         status.stdout[-6000:]
+    # The README's playbook of the user's own: the collection's playbook imported by name, then a play of theirs.
+    readme = (REPO_ROOT / "README.md").read_text()
+    (project.dir / "vpc.yml").write_text(readme.split("```yaml\n# vpc.yml\n", 1)[1].split("```", 1)[0])
+    own, recap = project.playbook("-i", str(inventory), "vpc.yml")
+    assert own.returncode == 0 and sum(h["changed"] for h in recap.values()) == 0, own.stdout[-6000:]
+    assert "TASK [Reach server 1 by name over the mesh]" in own.stdout
     assert project.fingerprint() == before
 
 
