@@ -25,7 +25,8 @@ PRODUCT = ("README.md", "LICENSE", "CHANGELOG.md", "meta/", "plugins/", "playboo
 
 
 def _tracked():
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT,
+                         capture_output=True, text=True, check=True).stdout
     return out.split()
 
 
