@@ -13,7 +13,8 @@ COLLECTIONS := $(CURDIR)/collections
 
 help:
 	@echo "make deps         install apt packages and the Python venv ($(VENV))"
-	@echo "make test         every test: lint, sanity, build, doc-check, unit, integration, molecule (qemu lab)"
+	@echo "make test         every test: lint, sanity, build, doc-check, changelog-check, unit, integration,"
+	@echo "                  core-matrix, molecule (qemu lab)"
 	@echo "make lint         shellcheck of the tooling, ansible-lint (production profile, offline)"
 	@echo "make sanity       ansible-test sanity (offline, no ignore file) on a copy under build/sanity"
 	@echo "make build        build the collection tarball into build/ and check its contents"
