@@ -9,16 +9,19 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # collections/ansible_collections/fakevpc/vpc is a symlink to this checkout.
 COLLECTIONS := $(CURDIR)/collections
 
-.PHONY: help deps test unit integration sanity lint build doc-check bench
+.PHONY: help deps test unit integration sanity lint build doc-check changelog-check core-matrix bench
 
 help:
 	@echo "make deps         install apt packages and the Python venv ($(VENV))"
-	@echo "make test         every test: check-deps, lint, sanity, build, doc-check, unit, integration, molecule"
+	@echo "make test         every test: check-deps, lint, sanity, build, doc-check, changelog-check, unit,"
+	@echo "                  integration, core-matrix, molecule (qemu lab)"
 	@echo "make check-deps   every command of scripts/deps.txt installed and there, proven on a fresh Debian root"
 	@echo "make lint         shellcheck of the tooling, ansible-lint (production profile, offline)"
 	@echo "make sanity       ansible-test sanity (offline, no ignore file) on a copy under build/sanity"
 	@echo "make build        build the collection tarball into build/ and check its contents"
 	@echo "make doc-check    ansible-doc renders every module and filter, with EXAMPLES and RETURN"
+	@echo "make changelog-check  changelog fragments, changelogs/changelog.yaml, CHANGELOG.md and version_added"
+	@echo "make core-matrix  unit, sanity and a validation-only site.yml on every ansible-core in meta/runtime.yml"
 	@echo "make unit         unit tests (pytest)"
 	@echo "make integration  integration tests (pytest)"
 	@echo "make bench        benchmarks (results under bench/results/)"
@@ -43,6 +46,19 @@ build: deps
 
 doc-check: deps
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) bash scripts/doc-check.sh
+
+# CHANGELOG.md is generated from changelogs/changelog.yaml (antsibull-changelog generate): it must be current.
+changelog-check: deps
+	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+	$(BIN)/python scripts/check-version-added.py
+	mkdir -p build
+	$(BIN)/antsibull-changelog generate --output build/CHANGELOG.md
+	@cmp -s build/CHANGELOG.md CHANGELOG.md || { echo "CHANGELOG.md is not what antsibull-changelog generate makes" >&2; exit 1; }
+
+# Venvs per ansible-core release under .cache/core-matrix/ (kept; built on the first run).
+core-matrix: deps
+	bash scripts/core-matrix.sh
 
 # pytest exits 5 when it collects no test: that fails the run, on purpose.
 unit: deps
@@ -71,6 +87,6 @@ check-deps:
 	bash scripts/deps-fresh-root.sh
 
 # The host's commands first; fast checks next; the qemu lab (mk/lab.mk) last, since it takes longest.
-test: check-deps deps lint sanity build doc-check unit integration molecule
+test: check-deps deps lint sanity build doc-check changelog-check unit integration core-matrix molecule
 
 include $(wildcard mk/*.mk)

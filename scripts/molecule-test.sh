@@ -50,9 +50,36 @@ timed() {  # timed LABEL COMMAND...: run, record the duration, keep the first fa
     return "$rc"
 }
 
+# molecule's check runs the converge playbook with --check and accepts any result: after a converge, this
+# one adds --diff and fails when a PLAY RECAP reports a change (a check before any converge only runs).
+# shellcheck disable=SC2317  # called through timed
+check_no_change() {  # check_no_change SCENARIO
+    local log rc
+    log=$(mktemp)
+    ANSIBLE_DIFF_ALWAYS=true molecule check -s "$1" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    if ((rc == 0)); then
+        if grep -E '^[^ ]+ +: ok=[0-9]+ +changed=[1-9]' "$log"; then
+            echo "molecule ($1): check mode on the converged servers reports changes (above)" >&2
+            rc=1
+        elif ! grep -qE '^[^ ]+ +: ok=[0-9]+ +changed=0' "$log"; then
+            echo "molecule ($1): no PLAY RECAP in the check step's output" >&2
+            rc=1
+        fi
+    fi
+    rm -f "$log"
+    return "$rc"
+}
+
 total_start=$SECONDS
+converged=0
 for step in "${steps[@]}"; do
-    timed "$step" molecule "$step" -s "$scenario" || { status=1; break; }
+    if [[ $step == check ]] && ((converged)); then
+        timed "check (no change)" check_no_change "$scenario" || { status=1; break; }
+    else
+        timed "$step" molecule "$step" -s "$scenario" || { status=1; break; }
+    fi
+    [[ $step != converge ]] || converged=1
 done
 timed "destroy (final)" molecule destroy -s "$scenario" || status=1
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # ansible-test sanity, offline and with no ignore file, on a copy of the collection at
-# build/sanity/ansible_collections/fakevpc/vpc (ansible-test needs that path and a git repository).
-# Usage: scripts/sanity.sh [extra ansible-test sanity args]; ansible-test must be on PATH.
+# $SANITY_DIR/ansible_collections/fakevpc/vpc (ansible-test needs that path and a git repository; SANITY_DIR
+# defaults to build/sanity).
+# Usage: scripts/sanity.sh [extra ansible-test sanity args]; ansible-test (and its python) must be on PATH.
 set -euo pipefail
 
 python_version=3.11  # the controller Python the collection is tested on
 root=$(cd "$(dirname "$0")/.." && pwd)
-dest=$root/build/sanity/ansible_collections/fakevpc/vpc
+dest=${SANITY_DIR:-$root/build/sanity}/ansible_collections/fakevpc/vpc
 cd "$root"
 
 shopt -s nullglob

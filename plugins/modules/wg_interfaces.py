@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: wg_interfaces
 short_description: Manage every WireGuard interface of a host in one call, and remove the ones no longer wanted
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Does for each interface of O(interfaces) exactly what M(fakevpc.vpc.wg_interface) does for one (read the live
     interface, compare, change only what differs, peer by peer, never restarting it), then removes the
