@@ -56,7 +56,7 @@ changelog-check: deps
 	$(BIN)/antsibull-changelog generate --output build/CHANGELOG.md
 	@cmp -s build/CHANGELOG.md CHANGELOG.md || { echo "CHANGELOG.md is not what antsibull-changelog generate makes" >&2; exit 1; }
 
-# Venvs per ansible-core release under .cache/core-matrix/ (kept; built on the first run).
+# Venvs per ansible-core release under ~/.cache/fakevpc/core-matrix/ (kept; built on the first run).
 core-matrix: deps
 	bash scripts/core-matrix.sh
 

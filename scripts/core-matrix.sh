@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The ansible-core matrix: for every release listed in tests/matrix/ansible-core.txt, the unit tests,
 # ansible-test sanity and a validation-only run of site.yml (tests/matrix), each release in its own venv
-# under .cache/core-matrix/ (kept between runs with the newest patch release of the day it was made; rebuilt
-# when the package list below changes, or by removing it). meta/runtime.yml's requires_ansible must claim
+# under ~/.cache/fakevpc/core-matrix/ (outside the checkout: a fresh clone on the same machine reuses them; kept
+# with the newest patch release of the day each was made; rebuilt when the package list below changes, or by
+# removing it). meta/runtime.yml's requires_ansible must claim
 # exactly the listed releases. ansible-test keeps its own sanity venvs under ~/.ansible/test/.
 # Usage: scripts/core-matrix.sh [RELEASE...]   (default: every listed release)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 python=${PYTHON:-python3.11}
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/fakevpc/core-matrix
 
 mapfile -t listed < <(grep -Ev '^[[:space:]]*(#|$)' tests/matrix/ansible-core.txt)
 if (($#)); then releases=("$@"); else releases=("${listed[@]}"); fi
@@ -26,7 +28,7 @@ packages=(pytest pytest-xdist pytest-mock mock cryptography pynacl)
 stamp_key=$(echo "$python ${packages[*]}" | sha256sum | cut -c1-16)  # a new package list, a new venv
 
 venv_for() {  # venv_for RELEASE: create (or reuse) the venv, print its path
-  local release=$1 venv=$root/.cache/core-matrix/ansible-core-$1
+  local release=$1 venv=$cache/ansible-core-$1
   [[ $release =~ ^[0-9]+\.[0-9]+$ ]] || { echo "core-matrix: not a release: $release" >&2; return 1; }
   if [[ ! -f $venv/.stamp-$stamp_key ]]; then
     rm -rf "$venv"
