@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: netns_vpc_units
 short_description: The systemd units of a host's namespace VPCs (apps and boot unit), quoted by systemd's rules
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Renders, in Python, the unit of every app of a P(fakevpc.vpc.netns_vpc_plan#filter) plan and the boot unit.
     Every string is quoted by systemd's own rules (command lines word by word, C(%) as C(%%), C($) as C($$)) or

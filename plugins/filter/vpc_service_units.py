@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: vpc_service_units
 short_description: The systemd units of one server's VPC-only services, quoted by systemd's rules
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Renders the units of a server's view of P(fakevpc.vpc.vpc_service_plan#filter) - one per app, one per socat
     forward, and the iptables mode's unit - in Python, so that every string written into a unit is quoted by

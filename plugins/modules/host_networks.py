@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: host_networks
 short_description: Read the host's IPv4 addresses and routes, changing nothing
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Reads every IPv4 address (C(ip -j -4 address show)) and every route of every table
     (C(ip -j -4 route show table all)) of the host, or of a named network namespace, in one call.
