@@ -32,9 +32,14 @@ options:
       - Per host, these inventory variables are read.
       - C(wg_mesh_index) (required) the stable index, 1 to 254.
       - C(wg_mesh_endpoint) the address the other servers reach it at; defaults to C(ansible_host).
-        Needed on every server but the one with the highest index.
+        Needed on every server that another one dials (see C(wg_mesh_dialable)).
       - C(wg_mesh_port) its WireGuard UDP port, default 51820.
-      - C(wg_mesh_name) its name in the VPC, default C(server<index>).
+      - C(wg_mesh_name) its name in the VPC. By default the inventory hostname's first label, lowercased
+        (C(db1.example.com) gives C(db1)); C(server<index>) for an inventory hostname that is an IP address.
+      - C(wg_mesh_aliases) a list of extra names (DNS labels) in every hosts block.
+      - C(wg_mesh_dialable) V(false) says nobody can connect to this server (behind NAT, no forwarded port):
+        in each of its pairs the other side listens; a pair where neither side can be dialled goes through
+        the relay. Default V(true).
       - C(wg_mesh_state) V(absent) leaves the host out of the plan (it is being removed); default V(present).
     type: list
     elements: str
@@ -55,6 +60,19 @@ options:
     description: Prefix of the interface names, at most 12 characters.
     type: str
     default: wgvpc
+  relay:
+    description:
+      - The inventory hostname of the server that carries every pair where neither side can be dialled.
+        It must be dialable. By default the dialable server with the lowest index.
+    type: str
+  external_peers:
+    description:
+      - Machines Ansible never touches (a laptop, a CI runner), each a dict with C(name) (a DNS label of at most
+        15 characters), C(index) (from the same index space as the servers), and optionally C(endpoint) (then
+        the servers may dial it), C(port) (default 51820) and C(aliases).
+    type: list
+    elements: dict
+    default: []
 """
 
 EXAMPLES = r"""
@@ -81,6 +99,15 @@ _value:
         - A peer has C(host), C(index), C(allowed_ips), C(endpoint) (C(host:port) or null) and
           C(persistent_keepalive) (or null).
       type: dict
+    external_peers:
+      description: Per external peer name, the same view as a server's (one interface, named after the peer).
+      type: dict
+    relayed:
+      description: The pairs carried by a relay, each a dict with C(hosts) (the two ends) and C(relay).
+      type: list
+    key_holders:
+      description: The holders of a key pair (inventory hostnames, and C(external-<name>) per external peer).
+      type: list
 """
 
 from ansible.errors import AnsibleFilterError
@@ -99,13 +126,19 @@ HOST_VARIABLES = {
     "port": "wg_mesh_port",
     "name": "wg_mesh_name",
     "host": "hosts",
+    "aliases": "wg_mesh_aliases",
+    "dialable": "wg_mesh_dialable",
 }
 SETTING_VARIABLES = {
     "iface_ip_offset": "wg_mesh_iface_ip_offset",
     "domain": "wg_mesh_domain",
     "keepalive": "wg_mesh_keepalive",
     "iface_prefix": "wg_mesh_iface_prefix",
+    "relay": "wg_mesh_relay",
+    "external_peers": "wg_mesh_external_peers",
 }
+# Booleans given with -e arrive as strings.
+_BOOLEANS = {"true": True, "yes": True, "false": False, "no": False}
 
 
 def _as_int(value):
@@ -115,15 +148,25 @@ def _as_int(value):
     return value
 
 
+def _as_bool(value):
+    if isinstance(value, str) and value.lower() in _BOOLEANS:
+        return _BOOLEANS[value.lower()]
+    return value
+
+
 def _server_from_hostvars(hostvars, host):
     variables = hostvars[host]
-    endpoint = variables.get("wg_mesh_endpoint") or variables.get("ansible_host")
+    dialable = _as_bool(variables.get("wg_mesh_dialable", True))
+    # A server nobody dials has no endpoint: ansible_host may well be an address only the controller reaches.
+    endpoint = variables.get("wg_mesh_endpoint") or variables.get("ansible_host") if dialable is not False else None
     return {
         "host": host,
         "index": _as_int(variables.get("wg_mesh_index")),
         "endpoint": endpoint,
         "port": _as_int(variables.get("wg_mesh_port")),
         "name": variables.get("wg_mesh_name"),
+        "aliases": variables.get("wg_mesh_aliases"),
+        "dialable": dialable,
     }
 
 
@@ -138,12 +181,13 @@ def _is_member(hostvars, host):
 
 
 def wg_mesh_plan(hostvars, hosts, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMAIN,
-                 keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX):
+                 keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX, relay=None, external_peers=None):
     """Return the validated mesh plan of the hosts, read from hostvars."""
     servers = [_server_from_hostvars(hostvars, host) for host in hosts if _is_member(hostvars, host)]
     try:
         return build_mesh_plan(servers, iface_ip_offset=_as_int(iface_ip_offset), domain=domain,
-                               keepalive=_as_int(keepalive), iface_prefix=iface_prefix)
+                               keepalive=_as_int(keepalive), iface_prefix=iface_prefix, relay=relay or None,
+                               external_peers=external_peers)
     except MeshPlanError as error:
         if error.host is None:
             raise AnsibleFilterError("wg_mesh_plan: variable %s: %s" % (SETTING_VARIABLES[error.field], error.problem))

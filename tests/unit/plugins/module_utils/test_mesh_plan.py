@@ -16,7 +16,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import (
 def servers(*indices, overrides=None):
     """Servers host<i> with index i, endpoint 203.0.113.i and port 51820+i; overrides: {i: {field: value}}."""
     overrides = overrides or {}
-    return [dict({"host": "host%d" % i, "index": i, "endpoint": "203.0.113.%d" % i, "port": 51820 + i},
+    return [dict({"host": "host%d" % i, "index": i, "endpoint": "203.0.113.%d" % i, "port": 51820 + i, "name": "server%d" % i},
                  **overrides.get(i, {})) for i in indices]
 
 
@@ -165,11 +165,11 @@ def test_highest_server_needs_no_endpoint_and_keepalive_zero_turns_it_off():
 def test_default_port_and_name():
     plan = build_mesh_plan([{"host": "a", "index": 4, "endpoint": "198.51.100.4"}])["servers"]
     assert plan["a"]["interfaces"][0]["listen_port"] == 51820
-    assert plan["a"]["name"] == "server4"
+    assert plan["a"]["name"] == "a"
 
 
 def test_empty_mesh():
-    assert build_mesh_plan([]) == {"servers": {}}
+    assert build_mesh_plan([]) == {"servers": {}, "external_peers": {}, "relayed": [], "key_holders": []}
 
 
 @pytest.mark.parametrize("given, kwargs, host, field, message", [
@@ -185,7 +185,7 @@ def test_empty_mesh():
     (servers(1, overrides={1: {"port": "x"}}), {}, "host1", "port", "got 'x'"),
     (servers(1, 2, overrides={2: {"endpoint": "203.0.113.1", "port": 51821}}), {}, "host2", "endpoint",
      "203.0.113.1 port 51821 is already the endpoint of host 'host1'"),
-    (servers(1, 2, overrides={1: {"endpoint": None}}), {}, "host1", "endpoint", "higher index (host2)"),
+    (servers(1, 2, overrides={1: {"endpoint": None}}), {}, "host1", "endpoint", "is missing: 'host2' dials this server"),
     (servers(1, overrides={1: {"endpoint": "bad host!"}}), {}, "host1", "endpoint", "bad host!"),
     (servers(1, overrides={1: {"endpoint": "127.0.0.1"}}), {}, "host1", "endpoint", "loopback"),
     (servers(1, overrides={1: {"endpoint": "localhost"}}), {}, "host1", "endpoint", "localhost"),

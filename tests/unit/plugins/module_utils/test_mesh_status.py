@@ -10,7 +10,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.fakevpc.vpc.plugins.filter.wg_mesh_status import wg_mesh_status
 from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import build_mesh_plan
 
-PLAN = build_mesh_plan([{"host": "h%d" % i, "index": i, "endpoint": "198.51.100.%d" % i} for i in (1, 2, 3)])
+PLAN = build_mesh_plan([{"host": "h%d" % i, "index": i, "endpoint": "198.51.100.%d" % i, "name": "server%d" % i}
+                       for i in (1, 2, 3)])
 
 REPORTS = {
     "h1": {"now": "1000", "handshakes": "wgvpc0\t192.168.1.2/32\t990\nwgvpc0\t192.168.1.3/32\t0\n",
