@@ -365,7 +365,7 @@ def build_mesh_plan(servers, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMA
         member = by_index[index]
         view = _view(member, by_index, pairs, links, settings)
         if member["external"]:
-            external[member["name"]] = view
+            external[member["name"]] = dict(view, host=member["host"])
         else:
             plan[member["host"]] = view
     relayed = [{"hosts": [by_index[low]["host"], by_index[high]["host"]], "relay": by_index[relay_index]["host"]}
