@@ -37,8 +37,8 @@ options:
       - C(wg_mesh_name) its name in the VPC. By default the inventory hostname's first label, lowercased
         (C(db1.example.com) gives C(db1)); C(server<index>) for an inventory hostname that is an IP address.
       - C(wg_mesh_aliases) a list of extra names (DNS labels) in every hosts block.
-      - C(wg_mesh_dialable) V(false) says nobody can connect to this server (behind NAT, no forwarded port):
-        in each of its pairs the other side listens; a pair where neither side can be dialled goes through
+      - C(wg_mesh_dialable) V(false) says nobody can connect to this server (behind NAT, no forwarded port);
+        in each of its pairs the other side listens, and a pair where neither side can be dialled goes through
         the relay. Default V(true).
       - C(wg_mesh_state) V(absent) leaves the host out of the plan (it is being removed); default V(present).
     type: list

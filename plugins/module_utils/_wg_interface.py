@@ -134,11 +134,12 @@ class WireGuardInterface:
         state["forwarding"] = self.read_forwarding()
         return state
 
-    def read_forwarding(self):
-        """True when the interface forwards what it receives (net.ipv4.conf.<name>.forwarding), None when not."""
+    def read_forwarding(self, name=None):
+        """Whether the interface (or 'default') forwards what it receives (net.ipv4.conf.<name>.forwarding); None
+        when that cannot be read (no such interface)."""
         try:
-            with open(FORWARDING % self.name) as handle:
-                return handle.read().strip() == "1" or None
+            with open(FORWARDING % (name or self.name)) as handle:
+                return handle.read().strip() == "1"
         except OSError:
             return None
 
@@ -205,7 +206,7 @@ class WireGuardInterface:
             "mtu": live["mtu"] if wanted is None or wanted["mtu"] else None,
             "peers": peers,
             "routes": live["routes"],
-            "forwarding": live["forwarding"] if wanted is None or wanted["forwarding"] else None,
+            "forwarding": live["forwarding"] or None,
         }
 
     # -- acting -------------------------------------------------------------------------------
@@ -284,12 +285,21 @@ class WireGuardInterface:
             if route not in live["routes"]:
                 self.act("ip", "route", "replace", route["to"], "dev", self.name,
                          *(["src", route["src"]] if route["src"] else []))
-        if wanted["forwarding"] and not live["forwarding"]:
-            # Only what arrives on this interface may be forwarded (IPv4 forwarding is per receiving interface).
-            self.changed = True
-            if not self.module.check_mode:
-                with open(FORWARDING % self.name, "w") as handle:
-                    handle.write("1\n")
+
+    def apply_forwarding(self, live, wanted):
+        """Forwarding on, or as a new interface gets it (net.ipv4.conf.default.forwarding): the interface is ours.
+        Only what arrives on this interface may be forwarded (IPv4 forwarding is per receiving interface)."""
+        if live["forwarding"] is None:
+            # No interface to read yet (check mode): creating it with forwarding on is a change.
+            self.changed = self.changed or bool(wanted["forwarding"])
+            return
+        want = True if wanted["forwarding"] else self.read_forwarding("default")
+        if want is None or want == live["forwarding"]:
+            return
+        self.changed = True
+        if not self.module.check_mode:
+            with open(FORWARDING % self.name, "w") as handle:
+                handle.write("1\n" if want else "0\n")
 
     def systemd_unit(self):
         return "wg-quick@%s.service" % self.name
@@ -349,6 +359,7 @@ class WireGuardInterface:
         self.apply_peers(start, wanted)
         self.apply_link(start, wanted)
         self.apply_routes(start, wanted)
+        self.apply_forwarding(start, wanted)
         if self.params["persist"]:
             self.persist(wanted)
         self.add_diff(self.managed_view(live, wanted) if existed else None, wanted)

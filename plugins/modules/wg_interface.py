@@ -55,7 +55,7 @@ options:
   routes:
     description:
       - Every route through the interface besides the kernel's own (those of its addresses' prefixes); others
-        are removed. Use it for the extra prefixes a peer carries (listed in its O(peers[].allowed_ips) too):
+        are removed. Use it for the extra prefixes a peer carries (listed in its O(peers[].allowed_ips) too);
         C(wg-quick)'s C(Table = auto) is never used.
       - Persisted as C(PostUp = ip route replace ...) lines of the C(wg-quick) file, after its C(Address) lines.
     type: list
@@ -73,8 +73,9 @@ options:
   forwarding:
     description:
       - V(true) lets the host forward what arrives on this interface (C(net.ipv4.conf.<name>.forwarding=1), only
-        this interface: IPv4 forwarding is decided by the receiving interface). Persisted as a C(PostUp) line.
-      - V(false) or omitted leaves the setting alone (a new interface takes C(net.ipv4.conf.default.forwarding)).
+        this interface, since IPv4 forwarding is decided by the receiving interface). Persisted as a C(PostUp) line.
+      - V(false) or omitted sets it as a new interface gets it, C(net.ipv4.conf.default.forwarding), so that an
+            interface that stops forwarding is as if it had never forwarded.
     type: bool
     default: false
     version_added: 0.2.0

@@ -11,10 +11,10 @@ module: wg_mesh_export
 short_description: Write the wg-quick file and hosts snippet of every external peer of the mesh, on the controller
 version_added: 0.2.0
 description:
-  - For each external peer of P(fakevpc.vpc.wg_mesh_plan#filter) (a machine Ansible never touches: a laptop, a CI
-    runner), writes C(<path>/<name>.conf), a C(wg-quick) file of one interface with every server it has a tunnel to
+  - For each external peer of P(fakevpc.vpc.wg_mesh_plan#filter) (a machine Ansible never touches, such as a laptop
+    or a CI runner), writes C(<path>/<name>.conf), a C(wg-quick) file of one interface with every server it has a tunnel to
     as a peer, and C(<path>/<name>.hosts), the lines to add to its hosts file. Both mode C(0600) in a C(0700)
-    directory: the C(.conf) file holds the peer's private key. Copy them to the machine and run C(wg-quick up).
+    directory, since the C(.conf) file holds the peer's private key. Copy them to the machine and run C(wg-quick up).
   - The keys are read from O(key_dir), as M(fakevpc.vpc.wg_keys) keeps them (the peer's key holder is
     C(external-<name>)); a key file that is a symbolic link is refused. Nothing secret is returned or shown in a diff.
   - C(.conf) and C(.hosts) files in O(path) of peers no longer listed are removed, so removing an external peer

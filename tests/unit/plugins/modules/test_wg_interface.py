@@ -238,12 +238,15 @@ def test_routes_are_the_modules_but_the_kernels_and_forwarding_is_per_interface(
     config = (tmp_path / "wireguard" / "wgvpc0.conf").read_text()
     assert ("Table = off\nPostUp = ip route replace 192.168.5.7/32 dev %i src 192.168.5.1\n"
             "PostUp = ip route replace 192.168.9.0/24 dev %i\nPostUp = sysctl -q -w net/ipv4/conf/%i/forwarding=1\n") in config
-    # once there, nothing changes; forwarding left out leaves the live setting alone
+    # once there, nothing changes; without forwarding, the interface forwards as a new one would (default)
     live = json.dumps([{"dst": "192.168.5.7", "protocol": "boot", "prefsrc": "192.168.5.1"}, {"dst": "192.168.9.0/24", "protocol": "boot"}])
     fake = tools({**existing(), READ[3]: (0, live, "")})
     assert run_module(wg_interface, args)[0]["changed"] is False
+    (tmp_path / "default").write_text("1\n")
     assert run_module(wg_interface, dict(args, forwarding=False, persist=False))[0]["changed"] is False
-    assert fake.mutating() == [] and (tmp_path / "wgvpc0").read_text() == "1\n"
+    (tmp_path / "default").write_text("0\n")
+    assert run_module(wg_interface, dict(args, forwarding=False, persist=False))[0]["changed"] is True
+    assert fake.mutating() == [] and (tmp_path / "wgvpc0").read_text() == "0\n"
 
 
 def test_unclamped_private_key_compares_equal_to_what_wireguard_shows(run_module, tools, tmp_path):
