@@ -48,7 +48,7 @@ options:
       routes:
         description:
           - Every route through the interface besides the kernel's own (those of its addresses' prefixes); others
-            are removed. Use it for the extra prefixes a peer carries (listed in its O(peers[].allowed_ips) too);
+            are removed. Use it for the extra prefixes a peer carries (listed in its C(allowed_ips) too);
             C(wg-quick)'s C(Table = auto) is never used.
           - Persisted as C(PostUp = ip route replace ...) lines of the C(wg-quick) file, after its C(Address) lines.
         type: list
