@@ -211,3 +211,22 @@ def test_fleet_errors_name_host_and_field(given, kwargs, host, field, message):
         build_mesh_plan(given, **kwargs)
     assert (caught.value.host, caught.value.field) == (host, field), str(caught.value)
     assert message in str(caught.value)
+
+
+def test_adding_a_server_that_cannot_be_dialled_at_a_lower_index_only_adds():
+    """What the others had stays (interfaces, addresses, peers, allowed IPs, routes): their tunnels are not touched."""
+    before = build_mesh_plan(FLEET)["servers"]
+    after = build_mesh_plan(FLEET + fleet(("late", 3, False)))["servers"]
+    for host, view in before.items():
+        new = dict((i["name"], i) for i in after[host]["interfaces"])
+        for old in view["interfaces"]:
+            grown = new[old["name"]]
+            assert (grown["address"], grown["listen_port"]) == (old["address"], old["listen_port"])
+            assert set(old["extra_addresses"]) <= set(grown["extra_addresses"])
+            assert all(route in grown["routes"] for route in old["routes"])
+            for old_peer in old["peers"]:
+                new_peer = peer(grown, old_peer["host"])
+                assert new_peer["allowed_ips"][0] == old_peer["allowed_ips"][0]
+                assert set(old_peer["allowed_ips"]) <= set(new_peer["allowed_ips"])
+                assert (new_peer["endpoint"], new_peer["persistent_keepalive"]) == (
+                    old_peer["endpoint"], old_peer["persistent_keepalive"])
