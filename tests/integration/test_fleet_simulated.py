@@ -71,8 +71,22 @@ class Fleet:
         self.inventory_path.write_text(json.dumps({"all": {"children": {"vpc": {"hosts": hosts, "vars": group_vars}}}}))
         return self.inventory_path
 
-    def site(self, external_peers=(EXTERNAL,), **kwargs):
-        return run_playbook(SITE, self.write_inventory(list(external_peers)), **kwargs)
+    def site(self, external_peers=(EXTERNAL,), relay="", **kwargs):
+        return run_playbook(SITE, self.write_inventory(list(external_peers)), extra_vars={"wg_mesh_relay": relay},
+                            **kwargs)
+
+    def snapshot(self):
+        """What the role manages on the servers: peers (no handshake, counters or learnt endpoint), addresses,
+        routes, forwarding, wg-quick files."""
+        state = {}
+        for host in FLEET:
+            server = self.server(host)
+            dump = sorted(tuple(fields[:3] + fields[4:5] + fields[8:]) if len(fields) == 9 else tuple(fields)
+                          for fields in (line.split("\t") for line in server.run(["wg", "show", "all", "dump"]).stdout.splitlines()))
+            state[host] = (dump, server.run(["ip", "-o", "address"]).stdout, server.run(["ip", "route"]).stdout,
+                           server.run("grep -H . /proc/sys/net/ipv4/conf/*/forwarding").stdout,
+                           {f.name: f.read_text() for f in sorted(server.etc_wireguard.iterdir())})
+        return state
 
 
 def behind_nat(server):
@@ -158,4 +172,21 @@ def test_removing_the_external_peer_removes_it_everywhere(fleet):
         assert "laptop" not in server.hosts_file.read_text(), host
         assert not fleet.server(host).ping("192.168.%d.12" % FLEET[host][1], tries=2)
     again = fleet.site(external_peers=())
+    assert again.rc == 0 and again.changed() == 0, again.describe()
+
+
+def test_another_relay_in_check_mode_then_for_real(fleet):
+    before = fleet.snapshot()
+    checked = fleet.site(external_peers=(), relay="home.example.com", check=True, diff=True)
+    assert checked.rc == 0 and checked.changed() > 0, checked.describe()
+    assert fleet.snapshot() == before, "check mode changed a server"
+    moved = fleet.site(external_peers=(), relay="home.example.com")
+    assert moved.rc == 0, moved.describe()
+    assert fleet.server("web01").ping(names("office")) and fleet.server("office").ping(names("web01"))
+    old, new = fleet.server("db-east"), fleet.server("home.example.com")
+    # db-east relays nothing now: its interface forwards as a new one would (default 0 here), its routes are gone
+    assert old.run(["sysctl", "-n", "net.ipv4.conf.wgvpc0.forwarding"]).stdout.strip() == "0"
+    assert "192.168.5." not in old.run(["ip", "route"]).stdout
+    assert new.run(["sysctl", "-n", "net.ipv4.conf.wgvpc0.forwarding"]).stdout.strip() == "1"
+    again = fleet.site(external_peers=(), relay="home.example.com")
     assert again.rc == 0 and again.changed() == 0, again.describe()
