@@ -31,6 +31,7 @@ ARGUMENT_SPEC = dict(
     live_secrets=dict(type="dict", no_log=True),
     adopt=dict(type="bool", default=False),
     vault_id=dict(type="str"),
+    external=dict(type="list", elements="str", default=[]),
 )
 
 
@@ -61,12 +62,19 @@ class PlainKeys:
 class MeshKeys:
     """The key directory of one mesh: apply() returns the public keys and paths, creating missing keys."""
 
-    def __init__(self, path, hosts, check_mode=False, codec=PlainKeys, live=None, live_secrets=None, adopt=False):
+    def __init__(self, path, hosts, check_mode=False, codec=PlainKeys, live=None, live_secrets=None, adopt=False,
+                 external=None):
         """live: {host: {public_keys, preshared_peers}} of the hosts whose live keys were read (wg_keys_info), or None
-        to check nothing; live_secrets: {host: {private_keys, preshared_keys}}, read back when adopt is true."""
+        to check nothing; live_secrets: {host: {private_keys, preshared_keys}}, read back when adopt is true;
+        external: the holders of hosts that Ansible never touches (external peers): never read, a missing key of
+        theirs is created (its files are the user's to copy)."""
         bad = [host for host in hosts if not HOST_NAME.fullmatch(host)]
         if bad:
             raise KeyDirectoryError("hosts: names may hold only letters, digits, '.', '_' and '-': %s" % ", ".join(bad))
+        self.external = set(external or [])
+        stray = sorted(self.external - set(hosts))
+        if stray:
+            raise KeyDirectoryError("external: %s: not among the hosts" % ", ".join(stray))
         self.store = KeyStore(path)
         self.hosts = sorted(set(hosts))
         self.check_mode = check_mode
@@ -135,6 +143,10 @@ class MeshKeys:
         adopted, public = {}, {}
         for host in self.hosts:
             name = private_key_name(host)
+            if host in self.external:
+                if keys.get(name) is not None:
+                    public[host] = _wg_keys.public_key(keys[name])
+                continue  # never read: a missing key is new
             running = self.live.get(host)
             live_keys = list(running["public_keys"]) if running else []
             if keys.get(name) is not None:
@@ -177,10 +189,10 @@ class MeshKeys:
             if keys.get(name) is not None:
                 continue
             for host in (host_a, host_b):
-                if host not in self.live:
+                if host not in self.live and host not in self.external:
                     raise self._not_read(host, name)
             ends = [(host, peer) for host, peer in ((host_a, host_b), (host_b, host_a))
-                    if public.get(peer) in self.live[host]["preshared_peers"]]
+                    if host not in self.external and public.get(peer) in self.live[host]["preshared_peers"]]
             if not ends:
                 continue  # a pair with no tunnel yet: a new preshared key
             if not self.adopt:
@@ -232,7 +244,8 @@ def run(args, check_mode, diff, codec_for):
     params = validation.validated_parameters
     try:
         result = MeshKeys(params["path"], params["hosts"], check_mode=check_mode, codec=codec_for(params),
-                          live=params["live"], live_secrets=params["live_secrets"], adopt=params["adopt"]).apply()
+                          live=params["live"], live_secrets=params["live_secrets"], adopt=params["adopt"],
+                          external=params["external"]).apply()
     except (KeyDirectoryError, OSError) as error:
         return dict(failed=True, msg=str(error))
     if diff:

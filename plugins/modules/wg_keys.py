@@ -75,6 +75,14 @@ options:
       - When omitted, new keys are encrypted only when the directory already holds an encrypted key, with that key's
         vault id.
     type: str
+  external:
+    description:
+      - The holders among O(hosts) that Ansible never touches (external peers of the mesh, C(external-<name>)); no live
+        keys are read or expected for them, and a missing key of theirs is created.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
