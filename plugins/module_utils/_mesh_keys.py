@@ -141,11 +141,14 @@ class MeshKeys:
         """Compare the key files with the keys the servers run: refuse a server that runs a key the directory does
         not have, unless adopting; return {file name: key read back from the servers} (adopt only)."""
         adopted, public = {}, {}
+        new = set()  # the hosts whose private key this run creates: nobody can share a preshared key with them yet
         for host in self.hosts:
             name = private_key_name(host)
             if host in self.external:
                 if keys.get(name) is not None:
                     public[host] = _wg_keys.public_key(keys[name])
+                else:
+                    new.add(host)
                 continue  # never read: a missing key is new
             running = self.live.get(host)
             live_keys = list(running["public_keys"]) if running else []
@@ -161,6 +164,7 @@ class MeshKeys:
             if running is None:
                 raise self._not_read(host, name)
             if not live_keys:
+                new.add(host)
                 continue  # a server that runs no mesh interface yet: a new key
             if not self.adopt:
                 raise KeyDirectoryError(
@@ -186,8 +190,8 @@ class MeshKeys:
             public[host] = live_keys[0]
         for host_a, host_b in itertools.combinations(self.hosts, 2):
             name = preshared_key_name(host_a, host_b)
-            if keys.get(name) is not None:
-                continue
+            if keys.get(name) is not None or new & {host_a, host_b}:
+                continue  # present, or new: one end gets its first key in this run
             for host in (host_a, host_b):
                 if host not in self.live and host not in self.external:
                     raise self._not_read(host, name)
@@ -208,6 +212,24 @@ class MeshKeys:
                                         " ones" % (host_a, host_b))
             adopted[name] = values.pop()
         return adopted
+
+
+def missing_private_keys(path, hosts):
+    """The hosts whose private key file is not in the key directory path (all of them when it does not exist).
+
+    Only names are looked at (lstat, never following a symlink): a symlink or a file that cannot be trusted counts as
+    present, for wg_keys to refuse with its reason."""
+    missing = []
+    for host in hosts:
+        if not HOST_NAME.fullmatch(host):
+            raise KeyDirectoryError("hosts: names may hold only letters, digits, '.', '_' and '-': %s" % host)
+        try:
+            os.lstat(os.path.join(path, private_key_name(host)))
+        except FileNotFoundError:
+            missing.append(host)
+        except NotADirectoryError:
+            missing.append(host)  # the key directory is a file: wg_keys refuses it
+    return missing
 
 
 def mesh_key_dir(key_dirs):

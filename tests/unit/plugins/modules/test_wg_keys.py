@@ -307,6 +307,26 @@ def test_new_servers_get_new_keys_and_unread_ones_none(run_keys, tmp_path):
     assert not (key_dir / "s4.key").exists()
 
 
+def test_a_new_server_read_outside_the_limit_gets_its_keys_and_unread_servers_keep_theirs(run_keys, tmp_path):
+    """--limit s1 adding s4: s1 and s4 are read, s2 and s3 (outside the limit, with their keys) are not."""
+    live, _secrets, files = running_mesh(("s1", "s2", "s3"))
+    key_dir = tmp_path / "keys"
+    key_dir.mkdir(mode=0o700)
+    for name, data in files.items():
+        (key_dir / name).write_bytes(data)
+        (key_dir / name).chmod(0o600)
+    read = {"s1": live["s1"], "s4": {"interfaces": [], "public_keys": [], "preshared_peers": []}}
+    args = {"path": str(key_dir), "hosts": ["s1", "s2", "s3", "s4"], "live": read}
+    result, failed = run_keys(args)
+    assert not failed and sorted(os.path.basename(p) for p in result["created"]) == [
+        "s1+s4.psk", "s2+s4.psk", "s3+s4.psk", "s4.key"]
+    assert {name: data for name, data in snapshot(str(key_dir)).items() if name in files} == files
+    # A lost preshared key between two servers that already have their keys still needs both ends read.
+    os.unlink(key_dir / "s2+s3.psk")
+    result, failed = run_keys(args)
+    assert failed and "host 's2': s2+s3.psk is not in" in result["msg"]
+
+
 def test_external_peers_get_keys_without_live_readings_and_servers_stay_checked(run_keys, tmp_path):
     live, _secrets, files = running_mesh(("s1", "s2"))
     key_dir = tmp_path / "keys"
