@@ -14,7 +14,7 @@ description:
     anyway; a server outside it (a C(--limit) run) is read only when the key directory has no private key file for
     it yet, so a C(--limit) run that adds a server gets the new server's key, and never contacts the servers
     outside the limit that already have theirs (they may be down).
-  - A file that is a symlink, or cannot be trusted, counts as present (never followed here): M(fakevpc.vpc.wg_keys)
+  - A file that is a symlink, or cannot be trusted, counts as present (never followed here); M(fakevpc.vpc.wg_keys)
     refuses it with its reason.
 options:
   _input:

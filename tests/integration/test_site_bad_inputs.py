@@ -140,8 +140,8 @@ BAD = [
     ("dialable-nobody", everywhere(wg_mesh_dialable=False), "host 'vpc1'", "wg_mesh_dialable"),
     ("relay-control-character", everywhere(wg_mesh_relay="vpc1\x1b[2J"), "host 'vpc1'", "wg_mesh_relay"),
     ("relay-unknown", everywhere(wg_mesh_relay="nosuchhost"), "host 'vpc1'", "wg_mesh_relay"),
-    ("relay-not-dialable", dict(everywhere(wg_mesh_relay="vpc2"), vpc2={"wg_mesh_relay": "vpc2",
-                                                                         "wg_mesh_dialable": False}),
+    ("relay-not-dialable",
+     dict(everywhere(wg_mesh_relay="vpc2"), vpc2={"wg_mesh_relay": "vpc2", "wg_mesh_dialable": False}),
      "host 'vpc1'", "wg_mesh_relay"),
     ("relay-differs-on-one-host", {"vpc2": {"wg_mesh_relay": "vpc1"}}, "host 'vpc2'", "wg_mesh_relay"),
     # wg_mesh_external_peers: names, indices, ports and endpoints by the servers' rules
