@@ -53,7 +53,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: One dict per interface with C(name), C(private_key), C(listen_port), C(addresses), C(mtu) and C(peers).
+  description: One dict per interface with C(name), C(private_key), C(listen_port), C(addresses), C(mtu), C(routes),
+    C(forwarding) and C(peers).
   type: list
   elements: dict
 """
@@ -74,8 +75,10 @@ def wg_mesh_interfaces(interfaces, private_key, public_keys, preshared_keys, mtu
             "name": interface["name"],
             "private_key": private_key.strip(),
             "listen_port": interface.get("listen_port") or None,
-            "addresses": [interface["address"]],
+            "addresses": [interface["address"]] + interface["extra_addresses"],
             "mtu": mtu or None,
+            "routes": interface["routes"],
+            "forwarding": interface["forwarding"],
             "peers": wg_mesh_peers(interface["peers"], public_keys, [preshared_keys[host] for host in hosts]),
         })
     return result

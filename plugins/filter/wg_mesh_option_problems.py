@@ -21,8 +21,14 @@ description:
   - C(wg_mesh_config_dir), C(wg_mesh_hosts_file) and C(wg_mesh_cloud_init_templates_dir) (or empty) are
     absolute paths, C(wg_mesh_key_dir) a path; none holds a control character. C(wg_mesh_packages) is a
     list of package names.
+  - C(wg_mesh_aliases) is a list of names, each by the rules of C(wg_mesh_name) (one lowercase DNS label, not all
+    digits, not C(localhost), C(<alias>.<domain>) at most 253 characters); C(wg_mesh_dialable) is a boolean (or the
+    strings true, yes, false, no); C(wg_mesh_relay) holds no control character; every entry of
+    C(wg_mesh_external_peers) follows the rules of P(fakevpc.vpc.wg_mesh_plan#filter) (name, ASCII index and port,
+    a strict endpoint, aliases); C(wg_mesh_external_peers_dir) is a path without a control character.
   - The mesh-wide settings (C(wg_mesh_iface_ip_offset), C(wg_mesh_domain), C(wg_mesh_keepalive),
-    C(wg_mesh_iface_prefix)) must equal the ones the plan was computed with.
+    C(wg_mesh_iface_prefix), C(wg_mesh_relay), C(wg_mesh_external_peers)) must equal the ones the plan was computed
+    with.
 options:
   _input:
     description: The plan, from P(fakevpc.vpc.wg_mesh_plan#filter).

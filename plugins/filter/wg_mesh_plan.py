@@ -40,9 +40,14 @@ options:
       - Per host, these inventory variables are read.
       - C(wg_mesh_index) (required) the stable index, 1 to 254.
       - C(wg_mesh_endpoint) the address the other servers reach it at; defaults to C(ansible_host).
-        Needed on every server but the one with the highest index.
+        Needed on every server that another one dials (see C(wg_mesh_dialable)).
       - C(wg_mesh_port) its WireGuard UDP port, default 51820.
-      - C(wg_mesh_name) its name in the VPC, default C(server<index>).
+      - C(wg_mesh_name) its name in the VPC. By default the inventory hostname's first label, lowercased
+        (C(db1.example.com) gives C(db1)); C(server<index>) for an inventory hostname that is an IP address.
+      - C(wg_mesh_aliases) a list of extra names (DNS labels) in every hosts block.
+      - C(wg_mesh_dialable) V(false) says nobody can connect to this server (behind NAT, no forwarded port);
+        in each of its pairs the other side listens, and a pair where neither side can be dialled goes through
+        the relay. Default V(true).
       - C(wg_mesh_state) V(absent) leaves the host out of the plan (it is being removed); default V(present).
     type: list
     elements: str
@@ -67,6 +72,19 @@ options:
     description: The host whose variables gave the mesh-wide settings above, named in their errors.
     type: str
     version_added: 0.2.0
+  relay:
+    description:
+      - The inventory hostname of the server that carries every pair where neither side can be dialled.
+        It must be dialable. By default the dialable server with the lowest index.
+    type: str
+  external_peers:
+    description:
+      - Machines Ansible never touches (a laptop, a CI runner), each a dict with C(name) (a DNS label of at most
+        15 characters), C(index) (from the same index space as the servers), and optionally C(endpoint) (then
+        the servers may dial it), C(port) (default 51820) and C(aliases).
+    type: list
+    elements: dict
+    default: []
 """
 
 EXAMPLES = r"""
@@ -94,10 +112,19 @@ _value:
           C(persistent_keepalive) (or null).
       type: dict
     settings:
-      description: The mesh-wide settings the plan was computed with, C(iface_ip_offset), C(domain), C(keepalive)
-        and C(iface_prefix), for P(fakevpc.vpc.wg_mesh_option_problems#filter) to compare each host's with.
+      description: The mesh-wide settings the plan was computed with, C(iface_ip_offset), C(domain), C(keepalive),
+        C(iface_prefix), C(relay) and C(external_peers), for P(fakevpc.vpc.wg_mesh_option_problems#filter) to compare each host's with.
       type: dict
       version_added: 0.2.0
+    external_peers:
+      description: Per external peer name, the same view as a server's (one interface, named after the peer).
+      type: dict
+    relayed:
+      description: The pairs carried by a relay, each a dict with C(hosts) (the two ends) and C(relay).
+      type: list
+    key_holders:
+      description: The holders of a key pair (inventory hostnames, and C(external-<name>) per external peer).
+      type: list
 """
 
 from ansible.errors import AnsibleFilterError
@@ -109,7 +136,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import (
     MeshPlanError,
     build_mesh_plan,
 )
-from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_int
+from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_bool, as_int
 
 HOST_VARIABLES = {
     "index": "wg_mesh_index",
@@ -117,24 +144,32 @@ HOST_VARIABLES = {
     "port": "wg_mesh_port",
     "name": "wg_mesh_name",
     "host": "hosts",
+    "aliases": "wg_mesh_aliases",
+    "dialable": "wg_mesh_dialable",
 }
 SETTING_VARIABLES = {
     "iface_ip_offset": "wg_mesh_iface_ip_offset",
     "domain": "wg_mesh_domain",
     "keepalive": "wg_mesh_keepalive",
     "iface_prefix": "wg_mesh_iface_prefix",
+    "relay": "wg_mesh_relay",
+    "external_peers": "wg_mesh_external_peers",
 }
 
 
 def _server_from_hostvars(hostvars, host):
     variables = hostvars[host]
-    endpoint = variables.get("wg_mesh_endpoint") or variables.get("ansible_host")
+    dialable = as_bool(variables.get("wg_mesh_dialable", True))
+    # A server nobody dials has no endpoint: ansible_host may well be an address only the controller reaches.
+    endpoint = variables.get("wg_mesh_endpoint") or variables.get("ansible_host") if dialable is not False else None
     return {
         "host": host,
         "index": as_int(variables.get("wg_mesh_index")),
         "endpoint": endpoint,
         "port": as_int(variables.get("wg_mesh_port")),
         "name": variables.get("wg_mesh_name"),
+        "aliases": variables.get("wg_mesh_aliases"),
+        "dialable": dialable,
     }
 
 
@@ -157,12 +192,14 @@ def _variable(hostvars, host, field):
 
 
 def wg_mesh_plan(hostvars, hosts, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMAIN,
-                 keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX, settings_host=None):
+                 keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX, relay=None, external_peers=None,
+                 settings_host=None):
     """Return the validated mesh plan of the hosts, read from hostvars."""
     servers = [_server_from_hostvars(hostvars, host) for host in hosts if _is_member(hostvars, host)]
     try:
         return build_mesh_plan(servers, iface_ip_offset=as_int(iface_ip_offset), domain=domain,
-                               keepalive=as_int(keepalive), iface_prefix=iface_prefix)
+                               keepalive=as_int(keepalive), iface_prefix=iface_prefix, relay=relay or None,
+                               external_peers=external_peers)
     except MeshPlanError as error:
         if error.host is None:
             where = "host %r: " % (settings_host,) if settings_host is not None else ""

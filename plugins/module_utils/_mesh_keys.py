@@ -31,6 +31,7 @@ ARGUMENT_SPEC = dict(
     live_secrets=dict(type="dict", no_log=True),
     adopt=dict(type="bool", default=False),
     vault_id=dict(type="str"),
+    external=dict(type="list", elements="str", default=[]),
 )
 
 
@@ -61,12 +62,19 @@ class PlainKeys:
 class MeshKeys:
     """The key directory of one mesh: apply() returns the public keys and paths, creating missing keys."""
 
-    def __init__(self, path, hosts, check_mode=False, codec=PlainKeys, live=None, live_secrets=None, adopt=False):
+    def __init__(self, path, hosts, check_mode=False, codec=PlainKeys, live=None, live_secrets=None, adopt=False,
+                 external=None):
         """live: {host: {public_keys, preshared_peers}} of the hosts whose live keys were read (wg_keys_info), or None
-        to check nothing; live_secrets: {host: {private_keys, preshared_keys}}, read back when adopt is true."""
+        to check nothing; live_secrets: {host: {private_keys, preshared_keys}}, read back when adopt is true;
+        external: the holders of hosts that Ansible never touches (external peers): never read, a missing key of
+        theirs is created (its files are the user's to copy)."""
         bad = [host for host in hosts if not HOST_NAME.fullmatch(host)]
         if bad:
             raise KeyDirectoryError("hosts: names may hold only letters, digits, '.', '_' and '-': %s" % ", ".join(bad))
+        self.external = set(external or [])
+        stray = sorted(self.external - set(hosts))
+        if stray:
+            raise KeyDirectoryError("external: %s: not among the hosts" % ", ".join(stray))
         self.store = KeyStore(path)
         self.hosts = sorted(set(hosts))
         self.check_mode = check_mode
@@ -133,8 +141,15 @@ class MeshKeys:
         """Compare the key files with the keys the servers run: refuse a server that runs a key the directory does
         not have, unless adopting; return {file name: key read back from the servers} (adopt only)."""
         adopted, public = {}, {}
+        new = set()  # the hosts whose private key this run creates: nobody can share a preshared key with them yet
         for host in self.hosts:
             name = private_key_name(host)
+            if host in self.external:
+                if keys.get(name) is not None:
+                    public[host] = _wg_keys.public_key(keys[name])
+                else:
+                    new.add(host)
+                continue  # never read: a missing key is new
             running = self.live.get(host)
             live_keys = list(running["public_keys"]) if running else []
             if keys.get(name) is not None:
@@ -149,6 +164,7 @@ class MeshKeys:
             if running is None:
                 raise self._not_read(host, name)
             if not live_keys:
+                new.add(host)
                 continue  # a server that runs no mesh interface yet: a new key
             if not self.adopt:
                 raise KeyDirectoryError(
@@ -174,13 +190,13 @@ class MeshKeys:
             public[host] = live_keys[0]
         for host_a, host_b in itertools.combinations(self.hosts, 2):
             name = preshared_key_name(host_a, host_b)
-            if keys.get(name) is not None:
-                continue
+            if keys.get(name) is not None or new & {host_a, host_b}:
+                continue  # present, or new: one end gets its first key in this run
             for host in (host_a, host_b):
-                if host not in self.live:
+                if host not in self.live and host not in self.external:
                     raise self._not_read(host, name)
             ends = [(host, peer) for host, peer in ((host_a, host_b), (host_b, host_a))
-                    if public.get(peer) in self.live[host]["preshared_peers"]]
+                    if host not in self.external and public.get(peer) in self.live[host]["preshared_peers"]]
             if not ends:
                 continue  # a pair with no tunnel yet: a new preshared key
             if not self.adopt:
@@ -196,6 +212,24 @@ class MeshKeys:
                                         " ones" % (host_a, host_b))
             adopted[name] = values.pop()
         return adopted
+
+
+def missing_private_keys(path, hosts):
+    """The hosts whose private key file is not in the key directory path (all of them when it does not exist).
+
+    Only names are looked at (lstat, never following a symlink): a symlink or a file that cannot be trusted counts as
+    present, for wg_keys to refuse with its reason."""
+    missing = []
+    for host in hosts:
+        if not HOST_NAME.fullmatch(host):
+            raise KeyDirectoryError("hosts: names may hold only letters, digits, '.', '_' and '-': %s" % host)
+        try:
+            os.lstat(os.path.join(path, private_key_name(host)))
+        except FileNotFoundError:
+            missing.append(host)
+        except NotADirectoryError:
+            missing.append(host)  # the key directory is a file: wg_keys refuses it
+    return missing
 
 
 def mesh_key_dir(key_dirs):
@@ -232,7 +266,8 @@ def run(args, check_mode, diff, codec_for):
     params = validation.validated_parameters
     try:
         result = MeshKeys(params["path"], params["hosts"], check_mode=check_mode, codec=codec_for(params),
-                          live=params["live"], live_secrets=params["live_secrets"], adopt=params["adopt"]).apply()
+                          live=params["live"], live_secrets=params["live_secrets"], adopt=params["adopt"],
+                          external=params["external"]).apply()
     except (KeyDirectoryError, OSError) as error:
         return dict(failed=True, msg=str(error))
     if diff:

@@ -10,9 +10,31 @@ so): its interface may change without notice; do not import it from elsewhere.
 
 For servers A < B (A and B are their stable indices, never their order in a list)
 the pair uses the subnet 192.168.(offset+A-1).0/24 where A is .1 and B is .B.
-Every server A has one "server" interface (address .1 of its own subnet, one peer
-per higher-index server) and one "client" interface per lower-index server L
-(address 192.168.(offset+L-1).A, one peer: L at its endpoint).
+Who listens in a pair: A when it can be dialled, else B when it can; else neither,
+and a relay carries the pair. The addresses never depend on it.
+
+Every server A has one "server" interface <prefix>0 on its one WireGuard port
+(address .1 of its own subnet). It holds every pair A has with a higher server B
+(A listens, or A cannot be dialled and dials B from it), and every pair with a
+lower server L that cannot be dialled (L dials A's port; the interface gets A's
+pair address 192.168.(offset+L-1).A/24 as a second address). A pair with a lower
+server L that listens has a "client" interface <prefix>L (address
+192.168.(offset+L-1).A/24, one peer: L at its endpoint), as it always had: a server
+behind NAT or a lab VM has one forwarded port, so every pair it accepts must
+arrive on that one interface, and the layout of a mesh of dialable servers does not
+move when one of them stops being dialable.
+
+A pair neither side can dial rides on both sides' tunnels to the relay (the
+dialable server named by `relay`, by default the dialable one with the lowest
+index): "extra prefixes carried by a pair's tunnel", one general mechanism. Each
+end gets the other's pair address as an extra allowed IP of its relay peer and a
+route to it through that interface, from its own pair address (added to the
+interface as a /32 when it lives on another one, so every interface can come up
+alone at boot); the relay gets each end's pair address on that end's peer, a
+route to it, and forwards on those interfaces.
+
+External peers (machines Ansible never touches) take part as members with one
+interface holding every pair; two external peers have no tunnel between them.
 """
 
 from __future__ import annotations
@@ -21,7 +43,7 @@ import ipaddress
 import re
 import socket
 
-from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_int, control_characters, fullmatch, int_in_range
+from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_bool, as_int, control_characters, fullmatch, int_in_range
 
 DEFAULT_OFFSET = 1
 DEFAULT_DOMAIN = "vpcdomain"
@@ -30,6 +52,7 @@ DEFAULT_KEEPALIVE = 25
 DEFAULT_IFACE_PREFIX = "wgvpc"
 MAX_INDEX = 254
 IFNAMSIZ = 15
+
 MAX_DNS_NAME = 253
 # 0 keeps WireGuard's default (1420). Below 1280 a link cannot carry IPv6 (RFC 8200); 65535 is the largest IP
 # packet (a 16-bit length), and the most wireguard-go's device takes.
@@ -38,16 +61,22 @@ MAX_MTU = 65535
 IMPLEMENTATIONS = ("auto", "kernel", "userspace")
 STATES = ("present", "absent")
 # Settings of the whole mesh: every host must hold the same value as the host the plan was computed on.
-MESH_SETTINGS = ("iface_ip_offset", "domain", "keepalive", "iface_prefix")
+MESH_SETTINGS = ("iface_ip_offset", "domain", "keepalive", "iface_prefix", "relay", "external_peers")
 
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _HOSTNAME_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _DIGITS = re.compile(r"[0-9]+")
 _IFACE_PREFIX = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]*")
+_HOSTNAME_FULL = re.compile(r"(?=.{1,253}\Z)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
 # A package name as apt, dnf and zypper know them: no blank, no option, no shell character.
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:~-]*")
 # Addresses no other server can dial: "this network" (0.0.0.0/8, which holds 0.0.0.0) and the limited broadcast.
 _UNDIALLABLE_V4 = (ipaddress.ip_network("0.0.0.0/8"), ipaddress.ip_network("255.255.255.255/32"))
+
+# Names the hosts block never gives to a server: the hosts file's own.
+RESERVED_NAMES = ("localhost", "ip6-localhost", "ip6-loopback")
+# The key holder (wg_keys host) of an external peer.
+EXTERNAL_HOLDER = "external-%s"
 
 
 class MeshPlanError(ValueError):
@@ -206,7 +235,7 @@ def _normalise_server(server, offset, domain):
         port = DEFAULT_PORT
     if not int_in_range(port, 1, 65535):
         raise MeshPlanError(host, "port", "must be a UDP port from 1 to 65535, got %r" % (port,))
-    name = server.get("name") or "server%d" % index
+    name = server.get("name") or default_name(host, index)
     if _name_problem(name, domain):
         raise MeshPlanError(host, "name", _name_problem(name, domain))
     endpoint, key = server.get("endpoint"), None
@@ -215,6 +244,97 @@ def _normalise_server(server, offset, domain):
         if problem:
             raise MeshPlanError(host, "endpoint", problem)
     return host, index, name, endpoint, key, port
+
+
+def default_name(host, index):
+    """A server's name when wg_mesh_name is not set, from its inventory hostname.
+
+    An IP address gives 'server<index>'; a host name (one label or an FQDN) gives its first label, lowercased
+    (names in the hosts file are case-insensitive); anything else must be named with wg_mesh_name.
+    """
+    try:
+        ipaddress.ip_address(host)
+        return "server%d" % index
+    except ValueError:
+        pass
+    if fullmatch(_HOSTNAME_FULL, host):
+        return host.split(".")[0].lower()
+    raise MeshPlanError(
+        host, "name",
+        "is missing and the inventory hostname %r is neither a DNS name nor an IP address: name the server"
+        " with one DNS label (lowercase letters, digits, '-')" % (host,))
+
+
+def _aliases_problem(aliases, domain):
+    """Why aliases is not a list of names (each as a server's name: one label, not all digits, not localhost)."""
+    if not isinstance(aliases, list):
+        return "must be a list of DNS labels, got %r" % (aliases,)
+    for alias in aliases:
+        problem = _name_problem(alias, domain)
+        if problem:
+            return "%r: %s" % (alias, problem) if isinstance(alias, str) and not control_characters(alias) else problem
+    return None
+
+
+def _dialable_problem(dialable):
+    if dialable is None or isinstance(dialable, bool):
+        return None
+    return "must be true or false, got %r" % (dialable,)
+
+
+def _normalise_extras(server, host, domain):
+    """The fields added for real fleets: (aliases, dialable)."""
+    aliases = server.get("aliases")
+    if aliases is None:
+        aliases = []
+    if _aliases_problem(aliases, domain):
+        raise MeshPlanError(host, "aliases", _aliases_problem(aliases, domain))
+    dialable = server.get("dialable", True)
+    if _dialable_problem(dialable):
+        raise MeshPlanError(host, "dialable", _dialable_problem(dialable))
+    return list(aliases), dialable is not False
+
+
+def _normalise_external(position, peer, offset, domain):
+    """One entry of external_peers, checked; returns a member dict. Errors name the entry."""
+    def fail(problem):
+        label = peer.get("name") if isinstance(peer, dict) and isinstance(peer.get("name"), str) else None
+        where = "entry %d%s: " % (position, " (%s)" % label if label and not control_characters(label) else "")
+        raise MeshPlanError(None, "external_peers", where + problem)
+
+    if not isinstance(peer, dict):
+        fail("must be a dict with name, index and optionally endpoint, port and aliases, got %r" % (peer,))
+    unknown = sorted(set(peer) - {"name", "index", "endpoint", "port", "aliases"})
+    if unknown:
+        fail("unknown keys %s" % ", ".join(repr(key) for key in unknown))
+    name = peer.get("name")
+    if not fullmatch(_LABEL, name) or len(name) > IFNAMSIZ:
+        fail("name: must be one DNS label of at most %d characters (the wg-quick file is <name>.conf and"
+             " names the interface), got %r" % (IFNAMSIZ, name))
+    if _name_problem(name, domain):
+        fail("name: " + _name_problem(name, domain))
+    index = as_int(peer.get("index"))
+    if not int_in_range(index, 1, MAX_INDEX):
+        fail("index: must be an integer from 1 to %d, got %r" % (MAX_INDEX, peer.get("index")))
+    if offset + index - 1 > 255:
+        fail("index: %d with iface_ip_offset %d needs the subnet 192.168.%d.0/24, past 192.168.255.0/24"
+             % (index, offset, offset + index - 1))
+    port = as_int(peer.get("port", DEFAULT_PORT))
+    if not int_in_range(port, 1, 65535):
+        fail("port: must be a UDP port from 1 to 65535, got %r" % (peer.get("port"),))
+    endpoint, key = peer.get("endpoint"), None
+    if endpoint is not None:
+        key, problem = parse_endpoint(endpoint)
+        if problem:
+            fail("endpoint: " + problem)
+    aliases = peer.get("aliases")
+    if aliases is None:
+        aliases = []
+    if _aliases_problem(aliases, domain):
+        fail("aliases: " + _aliases_problem(aliases, domain))
+    return {"host": EXTERNAL_HOLDER % name, "index": index, "name": name, "aliases": list(aliases),
+            "endpoint": endpoint, "endpoint_key": key, "port": port, "dialable": endpoint is not None,
+            "external": True}
 
 
 def subnet_third_octet(offset, lower_index):
@@ -238,109 +358,265 @@ def client_interface_name(iface_prefix, lower_index):
     return "%s%d" % (iface_prefix, lower_index)
 
 
+def _members(servers, external_peers, offset, domain):
+    """Every validated member (servers and external peers) by index; raises MeshPlanError."""
+    by_index, by_host, names, by_endpoint = {}, {}, {}, {}
+    members = []
+    for server in servers:
+        host, index, name, endpoint, endpoint_key, port = _normalise_server(server, offset, domain)
+        aliases, dialable = _normalise_extras(server, host, domain)
+        members.append({"host": host, "index": index, "name": name, "aliases": aliases, "dialable": dialable,
+                        "endpoint": endpoint if dialable else None, "endpoint_key": endpoint_key if dialable else None,
+                        "port": port, "external": False})
+    if not isinstance(external_peers, list):
+        raise MeshPlanError(None, "external_peers", "must be a list, got %r" % (external_peers,))
+    members += [_normalise_external(position, peer, offset, domain) for position, peer in enumerate(external_peers)]
+    for member in members:
+        host, index = member["host"], member["index"]
+        if host in by_host:
+            if member["external"]:
+                raise MeshPlanError(None, "external_peers", "%r: its key holder %r is already an inventory host"
+                                    " or another external peer" % (member["name"], host))
+            raise MeshPlanError(host, "host", "is listed twice")
+        by_host[host] = member
+        if index in by_index:
+            _refuse(member, "index", "%d is already the index of host %r" % (index, by_index[index]["host"]))
+        by_index[index] = member
+        for field, label in [("name", member["name"])] + [("aliases", alias) for alias in member["aliases"]]:
+            if label in RESERVED_NAMES:
+                _refuse(member, field, "%r is reserved" % label)
+            if label in names:
+                _refuse(member, field, "%r is already the name of host %r" % (label, names[label]))
+            names[label] = host
+        if member["endpoint"] is not None:
+            # Two spellings of one address, or names differing only in case, are one endpoint.
+            key = (member["endpoint_key"], member["port"])
+            if key in by_endpoint:
+                _refuse(member, "endpoint", "%s port %d is already the endpoint of host %r"
+                        % (member["endpoint"], member["port"], by_endpoint[key]))
+            by_endpoint[key] = host
+    return by_index
+
+
+def _refuse(member, field, problem):
+    if member["external"]:
+        raise MeshPlanError(None, "external_peers", "%r: %s: %s" % (member["name"], field, problem))
+    raise MeshPlanError(member["host"], field, problem)
+
+
+def _pairs(by_index, relay):
+    """{(low index, high index): (listener index or None, relay index or None)} for every pair with a tunnel
+    or a relay: the lower side listens when it can be dialled, else the higher; else the relay carries it."""
+    indices = sorted(by_index)
+    relay_index = _relay_index(by_index, relay)
+    pairs = {}
+    for low in indices:
+        for high in (i for i in indices if i > low):
+            a, b = by_index[low], by_index[high]
+            if a["external"] and b["external"]:
+                continue
+            if a["dialable"] or b["dialable"]:
+                pairs[(low, high)] = (low if a["dialable"] else high, None)
+                continue
+            if relay_index is None:
+                server = b if a["external"] else a
+                raise MeshPlanError(
+                    server["host"], "dialable",
+                    "neither %r nor %r can be dialled and no server can relay between them: make one of them"
+                    " dialable, or another server (wg_mesh_dialable: true, with an endpoint)" % (a["host"], b["host"]))
+            pairs[(low, high)] = (None, relay_index)
+    return pairs
+
+
+def _relay_index(by_index, relay):
+    """The relay of every pair that no side can dial: the named server, or the dialable server with the lowest index."""
+    dialable = [index for index in sorted(by_index) if by_index[index]["dialable"] and not by_index[index]["external"]]
+    if relay is None:
+        return dialable[0] if dialable else None
+    for index in dialable:
+        if by_index[index]["host"] == relay:
+            return index
+    raise MeshPlanError(None, "relay", "must be the inventory hostname of a server of the mesh that can be dialled,"
+                        " got %r" % (relay,))
+
+
+def _endpoints(by_index, pairs):
+    """Each listener's formatted endpoint; a listener someone dials needs one."""
+    endpoints = {}
+    for (low, high), (listener, _relay) in sorted(pairs.items()):
+        if listener is None:
+            continue  # carried by the relay, over its own pairs with both ends
+        member = by_index[listener]
+        if member["endpoint"] is None:
+            raise MeshPlanError(
+                member["host"], "endpoint",
+                "is missing: %r dials this server; set it, or say the server cannot be dialled (wg_mesh_dialable:"
+                " false)" % by_index[high if listener == low else low]["host"])
+        endpoints[listener] = format_endpoint(member["endpoint"], member["port"])
+    return endpoints
+
+
 def build_mesh_plan(servers, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMAIN,
-                    keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX):
+                    keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX, relay=None, external_peers=None):
     """Validate the servers and return the plan.
 
-    servers: iterable of dicts with keys host, index, endpoint, port (default 51820)
-    and name (default 'server<index>').
+    servers: iterable of dicts with keys host, index, endpoint, port (default 51820), name (default: see
+    default_name), aliases (a list of labels) and dialable (default true: the others may connect to it).
+    relay: the inventory hostname of the server that carries the pairs no side can dial (default: the dialable
+    server with the lowest index). external_peers: dicts with name, index, and optionally endpoint, port, aliases.
 
-    Returns {'servers': {host: view}} where a view holds index, name, fqdn, interfaces,
-    hosts_entries and service_addresses. Raises MeshPlanError on any invalid input.
+    Returns {'servers': {host: view}, 'external_peers': {name: view}, 'relayed': [...], 'key_holders': [...]}
+    where a server's view holds index, name, fqdn, interfaces, hosts_entries, hosts_lines, service_addresses and
+    relayed (other host: relay host). Raises MeshPlanError on any invalid input.
     """
     _check_settings(iface_ip_offset, domain, keepalive, iface_prefix)
-    normalised = [_normalise_server(server, iface_ip_offset, domain) for server in servers]
-
-    by_index, by_host, by_name, by_endpoint = {}, {}, {}, {}
-    for host, index, name, endpoint, endpoint_key, port in normalised:
-        if host in by_host:
-            raise MeshPlanError(host, "host", "is listed twice")
-        by_host[host] = index
-        if index in by_index:
-            raise MeshPlanError(host, "index", "%d is already the index of host %r" % (index, by_index[index][0]))
-        by_index[index] = (host, name, endpoint, port)
-        if name in by_name:
-            raise MeshPlanError(host, "name", "%r is already the name of host %r" % (name, by_name[name]))
-        by_name[name] = host
-        if endpoint is not None:
-            if (endpoint_key, port) in by_endpoint:
-                raise MeshPlanError(
-                    host, "endpoint",
-                    "%s port %d is already the endpoint of host %r" % (endpoint, port, by_endpoint[(endpoint_key, port)]))
-            by_endpoint[(endpoint_key, port)] = host
-
-    indices = sorted(by_index)
-    highest = indices[-1] if indices else 0
-    for index in indices:
-        host, _name, endpoint, _port = by_index[index]
-        if endpoint is None and index != highest:
-            raise MeshPlanError(
-                host, "endpoint",
-                "is missing: servers with a higher index (%s) connect to this server at its endpoint"
-                % ", ".join(by_index[i][0] for i in indices if i > index))
-
-    # Each server's endpoint is formatted once: every higher server's client interface dials it.
-    endpoints = dict((index, format_endpoint(by_index[index][2], by_index[index][3]))
-                     for index in indices if by_index[index][2] is not None)
-    plan = {}
-    for index in indices:
-        plan[by_index[index][0]] = _server_view(index, by_index, endpoints, indices, iface_ip_offset, domain, keepalive,
-                                                iface_prefix)
-    settings = {"iface_ip_offset": iface_ip_offset, "domain": domain, "keepalive": keepalive, "iface_prefix": iface_prefix}
-    return {"servers": plan, "settings": settings}
+    by_index = _members(list(servers), [] if external_peers is None else external_peers, iface_ip_offset, domain)
+    pairs = _pairs(by_index, relay)
+    endpoints = _endpoints(by_index, pairs)
+    settings = {"offset": iface_ip_offset, "domain": domain, "keepalive": keepalive or None, "prefix": iface_prefix}
+    links = _links(by_index, pairs, endpoints, settings)
+    _carry_relayed_pairs(by_index, pairs, links, settings)
+    plan, external = {}, {}
+    for index in sorted(by_index):
+        member = by_index[index]
+        view = _view(member, by_index, pairs, links, settings)
+        if member["external"]:
+            external[member["name"]] = dict(view, host=member["host"])
+        else:
+            plan[member["host"]] = view
+    relayed = [{"hosts": [by_index[low]["host"], by_index[high]["host"]], "relay": by_index[relay_index]["host"]}
+               for (low, high), (_listener, relay_index) in sorted(pairs.items()) if relay_index is not None]
+    mesh_settings = {"iface_ip_offset": iface_ip_offset, "domain": domain, "keepalive": keepalive,
+                     "iface_prefix": iface_prefix, "relay": relay or "", "external_peers": external_peers or []}
+    return {"servers": plan, "external_peers": external, "relayed": relayed,
+            "key_holders": [by_index[index]["host"] for index in sorted(by_index)], "settings": mesh_settings}
 
 
-def _server_view(own, by_index, endpoints, indices, offset, domain, keepalive, iface_prefix):
-    host, name, _endpoint, port = by_index[own]
-    own_octet = subnet_third_octet(offset, own)
-    server_peers = []
-    interfaces = [{
-        "name": server_interface_name(iface_prefix),
-        "role": "server",
-        "address": "192.168.%d.1/24" % own_octet,
-        "listen_port": port,
-        "peers": server_peers,
-    }]
-    hosts_entries = []
-    service_addresses = ["192.168.%d.1" % own_octet]
-    for other in indices:
-        other_host, other_name, _other_endpoint, _other_port = by_index[other]
+def _interface(interfaces, name, role, address, listen_port):
+    if name not in interfaces:
+        interfaces[name] = {"name": name, "role": role, "address": address, "extra_addresses": [],
+                            "listen_port": listen_port, "forwarding": False, "routes": [], "peers": []}
+    return interfaces[name]
+
+
+def _links(by_index, pairs, endpoints, settings):
+    """Every member's interfaces ({member index: {name: interface}}) and, per pair end, the interface and peer
+    that carry the pair ({(own index, other index): (interface, peer)}), before relays are added."""
+    interfaces = dict((index, {}) for index in by_index)
+    carriers = {}
+    for index, member in by_index.items():
+        octet = subnet_third_octet(settings["offset"], index)
+        # An external peer has one interface: every pair lands on it (the controller writes it as one wg-quick file).
+        _interface(interfaces[index], member["name"] if member["external"] else server_interface_name(settings["prefix"]),
+                   "server", "192.168.%d.1/24" % octet,
+                   None if member["external"] and not member["dialable"] else member["port"])
+    for (low, high), (listener, relay) in sorted(pairs.items()):
+        if listener is None:
+            continue
+        for own, other in ((low, high), (high, low)):
+            own_address, other_address = pair_addresses(settings["offset"], own, other)
+            first = next(iter(interfaces[own].values()))
+            if own > other and listener == other and not by_index[own]["external"]:
+                # The lower side listens: this side dials it from a client interface of its own, as always.
+                interface = _interface(interfaces[own], client_interface_name(settings["prefix"], other), "client",
+                                       "%s/24" % own_address, None)
+            else:
+                # Everything else rides on the first interface: it listens (or dials a higher server that listens,
+                # or, for a lower side that cannot be dialled, accepts the dialling higher side on its one port).
+                interface = first
+                if own > other:
+                    first["extra_addresses"].append("%s/24" % own_address)
+            dials = listener == other
+            peer = {"host": by_index[other]["host"], "index": other, "allowed_ips": ["%s/32" % other_address],
+                    "endpoint": endpoints[other] if dials else None,
+                    "persistent_keepalive": settings["keepalive"] if dials else None}
+            interface["peers"].append(peer)
+            carriers[(own, other)] = (interface, peer)
+    for index in interfaces:
+        interfaces[index] = [interfaces[index][name] for name in sorted(
+            interfaces[index], key=lambda name: (interfaces[index][name]["role"] == "client", _suffix(name)))]
+    return {"interfaces": interfaces, "carriers": carriers}
+
+
+def _suffix(name):
+    digits = name[len(name.rstrip("0123456789")):]
+    return int(digits) if digits else 0
+
+
+def _carry_relayed_pairs(by_index, pairs, links, settings):
+    """A pair no side can dial rides on both sides' tunnels to the relay: each end gets the other's pair address
+    as an extra prefix of its relay peer (allowed IP, and a route from its own pair address); the relay gets
+    both ends' pair addresses on their peers and forwards between those interfaces."""
+    carriers = links["carriers"]
+    for (low, high), (_listener, relay) in sorted(pairs.items()):
+        if relay is None:
+            continue
+        low_address, high_address = pair_addresses(settings["offset"], low, high)
+        for own, other, own_address, other_address in ((low, high, low_address, high_address),
+                                                       (high, low, high_address, low_address)):
+            interface, peer = carriers[(own, relay)]
+            _add_prefix(interface, peer, other_address, own_address, by_index[own]["external"])
+            relay_interface, relay_peer = carriers[(relay, own)]
+            _add_prefix(relay_interface, relay_peer, own_address, None, False)
+            relay_interface["forwarding"] = True
+
+
+def _add_prefix(interface, peer, address, source, external):
+    """Carry address over the peer of interface: an allowed IP, and a route (from source, when given) unless one
+    of the interface's own subnets routes it there already, from the right address."""
+    prefix = "%s/32" % address
+    if prefix in peer["allowed_ips"]:
+        return
+    peer["allowed_ips"].append(prefix)
+    own = [interface["address"]] + interface["extra_addresses"]
+    if source is not None and not any(item.split("/")[0] == source for item in own):
+        # An external peer's one interface holds the subnet of each of its pairs. On a server, the route's source
+        # is added to the same interface, so that each interface comes up alone at boot.
+        interface["extra_addresses"].append("%s/%d" % (source, 24 if external else 32))
+        own.append(interface["extra_addresses"][-1])
+    if any(ipaddress.ip_address(address) in ipaddress.ip_interface(item).network for item in own):
+        return  # the connected route of the pair's subnet, whose address on this interface is the source
+    route = {"to": prefix}
+    if source is not None:
+        route["src"] = source
+    interface["routes"].append(route)
+
+
+def _names(member, domain):
+    names = []
+    for label in [member["name"]] + member["aliases"]:
+        names += [label, "%s.%s" % (label, domain)]
+    return names
+
+
+def _view(member, by_index, pairs, links, settings):
+    own = member["index"]
+    hosts_entries, service_addresses, relayed = [], ["192.168.%d.1" % subnet_third_octet(settings["offset"], own)], {}
+    for other in sorted(by_index):
+        other_member = by_index[other]
         if other == own:
-            hosts_entries.append({"address": "127.0.0.1", "names": [name, "%s.%s" % (name, domain)]})
+            hosts_entries.append({"address": "127.0.0.1", "names": _names(member, settings["domain"])})
             continue
-        own_address, other_address = pair_addresses(offset, own, other)
-        hosts_entries.append({"address": other_address, "names": [other_name, "%s.%s" % (other_name, domain)]})
-        if other > own:
-            server_peers.append({
-                "host": other_host,
-                "index": other,
-                "allowed_ips": ["%s/32" % other_address],
-                "endpoint": None,
-                "persistent_keepalive": None,
-            })
-            continue
-        service_addresses.append(own_address)
-        interfaces.append({
-            "name": client_interface_name(iface_prefix, other),
-            "role": "client",
-            "address": "%s/24" % own_address,
-            "listen_port": None,
-            "peers": [{
-                "host": other_host,
-                "index": other,
-                "allowed_ips": ["%s/32" % other_address],
-                "endpoint": endpoints[other],
-                "persistent_keepalive": keepalive or None,
-            }],
-        })
+        key = (min(own, other), max(own, other))
+        if key not in pairs:
+            continue  # two external peers: no tunnel between them
+        own_address, other_address = pair_addresses(settings["offset"], own, other)
+        hosts_entries.append({"address": other_address, "names": _names(other_member, settings["domain"])})
+        if other < own:
+            service_addresses.append(own_address)
+        if pairs[key][1] is not None:
+            relayed[other_member["host"]] = by_index[pairs[key][1]]["host"]
+    interfaces = links["interfaces"][own]
     return {
         "index": own,
-        "name": name,
-        "fqdn": "%s.%s" % (name, domain),
+        "name": member["name"],
+        "aliases": member["aliases"],
+        "fqdn": "%s.%s" % (member["name"], settings["domain"]),
         "interfaces": interfaces,
         "hosts_entries": hosts_entries,
         "hosts_lines": ["%s %s" % (entry["address"], " ".join(entry["names"])) for entry in hosts_entries],
         "service_addresses": service_addresses,
+        "relayed": relayed,
     }
 
 
@@ -377,6 +653,27 @@ def _mtu_problem(mtu):
     return "must be 0 (WireGuard's default, 1420) or an MTU from %d to %d, got %r" % (MIN_MTU, MAX_MTU, mtu)
 
 
+def _relay_problem(relay):
+    if relay is None or relay == "":
+        return None
+    if not isinstance(relay, str) or control_characters(relay):
+        return "must be the inventory hostname of a dialable server of the mesh (no control character), got %r" % (relay,)
+    return None
+
+
+def _external_peers_problem(peers):
+    """The entries' own rules (names, indices, endpoints, ports, aliases); their clashes with the servers are the
+    plan's to find."""
+    if not isinstance(peers, list):
+        return "must be a list of dicts (name, index, endpoint, port, aliases), got %r" % (peers,)
+    try:
+        for position, peer in enumerate(peers):
+            _normalise_external(position, peer, 0, DEFAULT_DOMAIN)
+    except MeshPlanError as error:
+        return error.problem
+    return None
+
+
 def _choice_problem(value, choices):
     if value in choices:
         return None
@@ -394,10 +691,15 @@ _OPTION_PROBLEMS = {
     "implementation": lambda value: _choice_problem(value, IMPLEMENTATIONS),
     "upgrade_reboot_timeout": lambda value: _integer_problem(value, 1, 86400, "a number of seconds"),
     "key_dir": lambda value: _path_problem(value, absolute=False),
+    "external_peers_dir": lambda value: _path_problem(value, absolute=False),
     "config_dir": _path_problem,
     "hosts_file": _path_problem,
     "cloud_init_templates_dir": lambda value: _path_problem(value, empty=True),
     "packages": _packages_problem,
+    "relay": _relay_problem,
+    "external_peers": _external_peers_problem,
+    "dialable": lambda value: _dialable_problem(as_bool(value)),
+    "aliases": lambda value: _aliases_problem(value, DEFAULT_DOMAIN),
 }
 OPTION_FIELDS = tuple(_OPTION_PROBLEMS)
 
@@ -415,8 +717,12 @@ def host_option_problems(options, settings=None):
             continue
         value = options[field]
         problem = _OPTION_PROBLEMS[field](value)
+        if problem is None and field == "aliases" and settings is not None:
+            problem = _aliases_problem(value, settings["domain"])  # <alias>.<domain> must fit a DNS name
         if problem is None and settings is not None and field in MESH_SETTINGS:
-            normalised = value if field in ("domain", "iface_prefix") else as_int(value)
+            normalised = as_int(value) if field in ("iface_ip_offset", "keepalive") else value
+            if field == "relay" and value is None:
+                normalised = ""
             if normalised != settings[field]:
                 problem = "%r differs from the %r the mesh plan was computed with: set it once for the whole group" % (
                     value, settings[field])

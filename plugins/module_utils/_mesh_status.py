@@ -39,17 +39,23 @@ def ping_results(text):
 
 
 def server_row(view, plan_servers, handshake_lines, pings, now):
-    """{other host: {'rtt_ms', 'handshake_age'}} as seen from one server (None: no answer, no handshake)."""
+    """{other host: {'rtt_ms', 'handshake_age', 'relay'}} as seen from one server (None: no answer, no handshake,
+    not relayed). A relayed pair's handshake is that of the tunnel to its relay."""
     handshakes = latest_handshakes(handshake_lines)
     rtts = ping_results(pings)
-    row = {}
+    ages = {}
     for interface in view["interfaces"]:
         for peer in interface["peers"]:
             handshake = handshakes.get((interface["name"], peer["allowed_ips"][0]), 0)
-            row[peer["host"]] = {
-                "rtt_ms": rtts.get(plan_servers[peer["host"]]["fqdn"]),
-                "handshake_age": now - handshake if handshake else None,
-            }
+            ages[peer["host"]] = now - handshake if handshake else None
+    row = {}
+    for host, age in ages.items():
+        if host in plan_servers:
+            row[host] = {"rtt_ms": rtts.get(plan_servers[host]["fqdn"]), "handshake_age": age, "relay": None}
+    for host, relay in view.get("relayed", {}).items():
+        if host in plan_servers:
+            row[host] = {"rtt_ms": rtts.get(plan_servers[host]["fqdn"]), "handshake_age": ages.get(relay),
+                         "relay": plan_servers[relay]["name"]}
     return row
 
 
@@ -59,7 +65,8 @@ def _cell(status):
     if status["rtt_ms"] is None:
         return "DOWN"
     age = "-" if status["handshake_age"] is None else "%ds" % status["handshake_age"]
-    return "%.1fms %s" % (status["rtt_ms"], age)
+    via = " via %s" % status["relay"] if status.get("relay") else ""
+    return "%.1fms %s%s" % (status["rtt_ms"], age, via)
 
 
 def status_matrix(plan_servers, rows):
@@ -74,6 +81,12 @@ def status_matrix(plan_servers, rows):
         lines.append(" ".join(["%-*s" % (width, name)] + ["%-*s" % (width, cell) for cell in row]).rstrip())
     down = [(plan_servers[looking]["name"], plan_servers[named]["name"])
             for looking, row in zip(hosts, cells) for named, cell in zip(hosts, row) if cell in ("DOWN", "?")]
-    lines.append("cells: round trip by name, age of the last WireGuard handshake; %s" % (
+    relayed = sorted(set(tuple(sorted((plan_servers[looking]["name"], plan_servers[named]["name"]))) + (relay,)
+                         for looking in hosts for named, relay in plan_servers[looking].get("relayed", {}).items()
+                         if named in plan_servers))
+    for low, high, relay in relayed:
+        lines.append("relayed: %s <-> %s via %s" % (low, high, plan_servers[relay]["name"]))
+    lines.append("cells: round trip by name, age of the last WireGuard handshake%s; %s" % (
+        " (to the relay, for a relayed pair)" if relayed else "",
         "every pair is up" if not down else "%d pair(s) down" % len(down)))
     return "\n".join(lines), down

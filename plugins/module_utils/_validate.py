@@ -36,6 +36,17 @@ def as_int(value):
     return value
 
 
+# Booleans given with -e arrive as strings.
+_BOOLEANS = {"true": True, "yes": True, "false": False, "no": False}
+
+
+def as_bool(value):
+    """A bool, or a string true/yes/false/no in any case (as -e gives them), as a bool; anything else unchanged."""
+    if isinstance(value, str) and value.lower() in _BOOLEANS:
+        return _BOOLEANS[value.lower()]
+    return value
+
+
 def int_in_range(value, low, high):
     """True when value is an int (see is_int) from low to high inclusive."""
     return is_int(value) and low <= value <= high

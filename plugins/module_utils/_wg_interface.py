@@ -36,6 +36,13 @@ PEER_OPTIONS = dict(
     persistent_keepalive=dict(type="int"),
 )
 
+# The routes of one interface (besides the kernel's own, of its addresses), the same in wg_interface and wg_interfaces.
+ROUTE_OPTIONS = dict(
+    to=dict(type="str", required=True),
+    src=dict(type="str"),
+)
+FORWARDING = "/proc/sys/net/ipv4/conf/%s/forwarding"
+
 
 def check_name(module, name, where="name"):
     if not INTERFACE_NAME.match(name):
@@ -123,7 +130,19 @@ class WireGuardInterface:
         state["addresses"] = _wireguard.parse_ip_addresses(json.loads(addresses))
         state["mtu"] = link.get("mtu")
         state["up"] = "UP" in link.get("flags", [])
+        _rc, routes, _stderr = self.run("ip", "-j", "route", "show", "dev", self.name)
+        state["routes"] = _wireguard.parse_ip_routes(json.loads(routes) if routes.strip() else [])
+        state["forwarding"] = self.read_forwarding()
         return state
+
+    def read_forwarding(self, name=None):
+        """Whether the interface (or 'default') forwards what it receives (net.ipv4.conf.<name>.forwarding); None
+        when that cannot be read (no such interface)."""
+        try:
+            with open(FORWARDING % (name or self.name)) as handle:
+                return handle.read().strip() == "1"
+        except OSError:
+            return None
 
     def read_config_file(self):
         if not os.path.exists(self.config_path):
@@ -178,12 +197,18 @@ class WireGuardInterface:
                 "allowed_ips": allowed_ips,
                 "persistent_keepalive": peer["persistent_keepalive"] or None,
             }
+        try:
+            routes = _wireguard.normalise_routes(self.params.get("routes") or [])
+        except ValueError as error:
+            self.module.fail_json(msg=self.where + "routes: %s" % error)
         return {
             "private_key": private_key,
             "listen_port": self.params["listen_port"],
             "addresses": addresses,
             "mtu": self.params["mtu"],
             "peers": peers,
+            "routes": routes,
+            "forwarding": self.params.get("forwarding") or None,
         }
 
     @staticmethod
@@ -201,6 +226,8 @@ class WireGuardInterface:
             "addresses": live["addresses"],
             "mtu": live["mtu"] if wanted is None or wanted["mtu"] else None,
             "peers": peers,
+            "routes": live["routes"],
+            "forwarding": live["forwarding"] or None,
         }
 
     # -- acting -------------------------------------------------------------------------------
@@ -270,6 +297,31 @@ class WireGuardInterface:
         if not live["up"]:
             self.act("ip", "link", "set", "dev", self.name, "up")
 
+    def apply_routes(self, live, wanted):
+        """Routes through the interface: every one but the kernel's is the module's (the interface is)."""
+        for route in live["routes"]:
+            if route not in wanted["routes"]:
+                self.act("ip", "route", "del", route["to"], "dev", self.name)
+        for route in wanted["routes"]:
+            if route not in live["routes"]:
+                self.act("ip", "route", "replace", route["to"], "dev", self.name,
+                         *(["src", route["src"]] if route["src"] else []))
+
+    def apply_forwarding(self, live, wanted):
+        """Forwarding on, or as a new interface gets it (net.ipv4.conf.default.forwarding): the interface is ours.
+        Only what arrives on this interface may be forwarded (IPv4 forwarding is per receiving interface)."""
+        if live["forwarding"] is None:
+            # No interface to read yet (check mode): creating it with forwarding on is a change.
+            self.changed = self.changed or bool(wanted["forwarding"])
+            return
+        want = True if wanted["forwarding"] else self.read_forwarding("default")
+        if want is None or want == live["forwarding"]:
+            return
+        self.changed = True
+        if not self.module.check_mode:
+            with open(FORWARDING % self.name, "w") as handle:
+                handle.write("1\n" if want else "0\n")
+
     def systemd_unit(self):
         return "wg-quick@%s.service" % self.name
 
@@ -328,10 +380,13 @@ class WireGuardInterface:
             self.result["implementation"] = self.implementation_of(link)
         if link is not None:
             live = self.read_state(link)
-        start = live or {"private_key": None, "listen_port": None, "addresses": [], "mtu": None, "peers": {}, "up": False}
+        start = live or {"private_key": None, "listen_port": None, "addresses": [], "mtu": None, "peers": {}, "up": False,
+                         "routes": [], "forwarding": None}
         self.apply_interface(start, wanted)
         self.apply_peers(start, wanted)
         self.apply_link(start, wanted)
+        self.apply_routes(start, wanted)
+        self.apply_forwarding(start, wanted)
         if self.params["persist"]:
             self.persist(wanted)
         self.add_diff(self.managed_view(live, wanted) if existed else None, wanted)

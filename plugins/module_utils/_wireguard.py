@@ -86,6 +86,26 @@ def parse_ip_addresses(ip_json):
         for info in ip_json[0].get("addr_info", []) if info.get("scope") != "link")
 
 
+def normalise_routes(routes):
+    """Sorted routes {'to': canonical network, 'src': address or None}; raises ValueError on a bad one."""
+    result = []
+    for route in routes:
+        to = str(ipaddress.ip_network(route["to"], strict=False))
+        src = str(ipaddress.ip_address(route["src"])) if route.get("src") else None
+        entry = {"to": to, "src": src}
+        if entry in result:
+            raise ValueError("%s is listed twice" % to)
+        result.append(entry)
+    return sorted(result, key=lambda entry: (entry["to"], entry["src"] or ""))
+
+
+def parse_ip_routes(ip_json):
+    """The routes of `ip -j route show dev IFACE` (decoded) that are not the kernel's own, as normalise_routes gives."""
+    return normalise_routes(
+        {"to": "0.0.0.0/0" if route["dst"] == "default" else route["dst"], "src": route.get("prefsrc")}
+        for route in ip_json if route.get("protocol") != "kernel" and route.get("type", "unicast") == "unicast")
+
+
 def split_endpoint(endpoint):
     """'host:port' or '[v6]:port' -> (host, port); raises ValueError."""
     host, separator, port = endpoint.rpartition(":")
@@ -143,6 +163,11 @@ def render_config(state, redact=False, before=None):
     if state.get("mtu"):
         text += "MTU = %d\n" % state["mtu"]
     text += "Table = off\n"
+    # wg-quick adds the routes and sets forwarding after the addresses: each interface needs nothing of another.
+    for route in state.get("routes") or []:
+        text += "PostUp = ip route replace %s dev %%i%s\n" % (route["to"], " src %s" % route["src"] if route["src"] else "")
+    if state.get("forwarding"):
+        text += "PostUp = sysctl -q -w net/ipv4/conf/%i/forwarding=1\n"
     for public_key, peer in state.get("peers", {}).items():
         before_peer = before["peers"].get(public_key) or {}
         text += "\n[Peer]\nPublicKey = %s\n" % public_key

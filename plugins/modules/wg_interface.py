@@ -52,6 +52,33 @@ options:
   mtu:
     description: The MTU, 1280 to 65535. When omitted (or 0), the live MTU is kept.
     type: int
+  routes:
+    description:
+      - Every route through the interface besides the kernel's own (those of its addresses' prefixes); others
+        are removed. Use it for the extra prefixes a peer carries (listed in its C(allowed_ips) too);
+        C(wg-quick)'s C(Table = auto) is never used.
+      - Persisted as C(PostUp = ip route replace ...) lines of the C(wg-quick) file, after its C(Address) lines.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
+    suboptions:
+      to:
+        description: The destination network (an address alone is a C(/32)).
+        type: str
+        required: true
+      src:
+        description: The source address of the route; give one of this interface's own addresses.
+        type: str
+  forwarding:
+    description:
+      - V(true) lets the host forward what arrives on this interface (C(net.ipv4.conf.<name>.forwarding=1), only
+        this interface, since IPv4 forwarding is decided by the receiving interface). Persisted as a C(PostUp) line.
+      - V(false) or omitted sets it as a new interface gets it, C(net.ipv4.conf.default.forwarding), so that an
+            interface that stops forwarding is as if it had never forwarded.
+    type: bool
+    default: false
+    version_added: 0.2.0
   peers:
     description: Every peer of the interface; peers not listed are removed.
     type: list
@@ -108,7 +135,7 @@ attributes:
     support: full
     details: The diff is the C(wg-quick) form of the interface before and after, with keys replaced by C((hidden)) or C((hidden, changes)).
 notes:
-  - Interface addresses get their connected routes from the kernel; the module adds no other routes.
+  - Interface addresses get their connected routes from the kernel; the module adds only the routes of O(routes).
 author:
   - fakevpc developers (@fakevpc)
 """
@@ -169,7 +196,12 @@ peers_removed:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
-from ansible_collections.fakevpc.vpc.plugins.module_utils._wg_interface import PEER_OPTIONS, WireGuardInterface, check_name
+from ansible_collections.fakevpc.vpc.plugins.module_utils._wg_interface import (
+    PEER_OPTIONS,
+    ROUTE_OPTIONS,
+    WireGuardInterface,
+    check_name,
+)
 
 
 def main():
@@ -181,6 +213,8 @@ def main():
             listen_port=dict(type="int"),
             addresses=dict(type="list", elements="str", default=[]),
             mtu=dict(type="int"),
+            routes=dict(type="list", elements="dict", default=[], options=ROUTE_OPTIONS),
+            forwarding=dict(type="bool", default=False),
             peers=dict(type="list", elements="dict", default=[], options=PEER_OPTIONS),
             implementation=dict(type="str", choices=["auto", "kernel", "userspace"], default="auto"),
             persist=dict(type="bool", default=True),

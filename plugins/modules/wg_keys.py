@@ -54,7 +54,9 @@ options:
         a key the directory does not have (the directory was deleted, or O(path) points elsewhere), or a pair that
         shares a preshared key the directory does not have, is refused, naming the server and O(path), unless
         O(adopt=true); a server whose key file holds another key than it runs is always refused. A missing key of a
-        host not listed here (outside a C(--limit)) is refused too.
+        host not listed here (outside a C(--limit)) is refused too, but for a preshared key with a host whose key
+        this run creates (nobody shares one with it yet); the role reads the servers outside a C(--limit) that have
+        no key file yet (P(fakevpc.vpc.wg_mesh_keys_to_read#filter)).
       - When omitted, nothing is compared with the servers.
     type: dict
   live_secrets:
@@ -75,6 +77,14 @@ options:
       - When omitted, new keys are encrypted only when the directory already holds an encrypted key, with that key's
         vault id.
     type: str
+  external:
+    description:
+      - The holders among O(hosts) that Ansible never touches (external peers of the mesh, C(external-<name>)); no live
+        keys are read or expected for them, and a missing key of theirs is created.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:

@@ -25,8 +25,10 @@ class Mesh:
 
     def write_inventory(self, count, path=None, **overrides):
         """Inventory of the first count servers, at path (default: the mesh's own); overrides: {host: {variable: value}}."""
-        # Simulated servers share the host's /etc/cloud: its hosts templates are not theirs to change.
+        # Simulated servers share the host's /etc/cloud: its hosts templates are not theirs to change. Their
+        # inventory names are vpc<N>; they keep the lab's VPC names server<N> through wg_mesh_name.
         extra = {s.name: dict({"ansible_become": False, "wg_mesh_install_packages": False,
+                               "wg_mesh_name": "server%d" % s.index,
                                "wg_mesh_cloud_init_templates_dir": "",
                                "wg_mesh_key_dir": str(self.key_dir)}, **overrides.get(s.name, {}))
                  for s in self.net.servers}

@@ -40,7 +40,25 @@ def test_hosts_marked_absent_are_left_out():
     assert [i["name"] for i in plan["c"]["interfaces"]] == ["wgvpc0", "wgvpc1"]
 
 
+def test_a_server_that_cannot_be_dialled_ignores_ansible_host_and_booleans_may_be_strings():
+    hostvars = {"a": {"wg_mesh_index": 1, "ansible_host": "127.0.0.1", "wg_mesh_dialable": "false"},
+                "b": {"wg_mesh_index": 2, "ansible_host": "198.51.100.2", "wg_mesh_aliases": ["bee"]}}
+    plan = wg_mesh_plan(hostvars, ["a", "b"], external_peers=[{"name": "laptop", "index": 3}])
+    assert plan["servers"]["a"]["interfaces"][0]["peers"][0]["endpoint"] == "198.51.100.2:51820"
+    assert plan["servers"]["a"]["hosts_lines"][1] == "192.168.1.2 b b.vpcdomain bee bee.vpcdomain"
+    assert plan["relayed"] == [{"hosts": ["a", "external-laptop"], "relay": "b"}]
+    named, default = wg_mesh_plan(hostvars, ["a", "b"], relay="b"), wg_mesh_plan(hostvars, ["a", "b"])
+    assert named["settings"].pop("relay") == "b" and default["settings"].pop("relay") == ""
+    assert named == default
+
+
 @pytest.mark.parametrize("hostvars, hosts, kwargs, message", [
+    ({"a": {"wg_mesh_index": 1, "wg_mesh_dialable": "maybe"}}, ["a"], {}, "host 'a': variable wg_mesh_dialable:"),
+    ({"a": {"wg_mesh_index": 1, "wg_mesh_aliases": ["A"]}}, ["a"], {}, "host 'a': variable wg_mesh_aliases:"),
+    ({"a": {"wg_mesh_index": 1, "wg_mesh_dialable": False}, "b": {"wg_mesh_index": 2, "wg_mesh_dialable": False}},
+     ["a", "b"], {}, "host 'a': variable wg_mesh_dialable: neither 'a' nor 'b' can be dialled"),
+    (HOSTVARS, ["a"], {"relay": "zz"}, "wg_mesh_plan: variable wg_mesh_relay:"),
+    (HOSTVARS, ["a"], {"external_peers": [{"name": "x"}]}, "wg_mesh_plan: variable wg_mesh_external_peers: entry 0 (x): index"),
     ({"a": {"wg_mesh_index": 1, "wg_mesh_state": "gone"}}, ["a"], {},
      "wg_mesh_plan: host 'a': variable wg_mesh_state: must be present or absent"),
     ({"a": {}}, ["a"], {}, "wg_mesh_plan: host 'a': variable wg_mesh_index: is missing"),

@@ -19,7 +19,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import (
 def servers(*indices, overrides=None):
     """Servers host<i> with index i, endpoint 203.0.113.i and port 51820+i; overrides: {i: {field: value}}."""
     overrides = overrides or {}
-    return [dict({"host": "host%d" % i, "index": i, "endpoint": "203.0.113.%d" % i, "port": 51820 + i},
+    return [dict({"host": "host%d" % i, "index": i, "endpoint": "203.0.113.%d" % i, "port": 51820 + i, "name": "server%d" % i},
                  **overrides.get(i, {})) for i in indices]
 
 
@@ -168,16 +168,19 @@ def test_highest_server_needs_no_endpoint_and_keepalive_zero_turns_it_off():
 def test_default_port_and_name():
     plan = build_mesh_plan([{"host": "a", "index": 4, "endpoint": "198.51.100.4"}])["servers"]
     assert plan["a"]["interfaces"][0]["listen_port"] == 51820
-    assert plan["a"]["name"] == "server4"
+    assert plan["a"]["name"] == "a"
 
 
 def test_empty_mesh():
-    assert build_mesh_plan([])["servers"] == {}
+    plan = build_mesh_plan([])
+    assert dict(plan, settings=None) == {"servers": {}, "external_peers": {}, "relayed": [], "key_holders": [],
+                                         "settings": None}
 
 
 def test_the_plan_keeps_its_mesh_wide_settings():
     assert build_mesh_plan([], iface_ip_offset=4, domain="corp.example", keepalive=0, iface_prefix="wg")["settings"] == {
-        "iface_ip_offset": 4, "domain": "corp.example", "keepalive": 0, "iface_prefix": "wg"}
+        "iface_ip_offset": 4, "domain": "corp.example", "keepalive": 0, "iface_prefix": "wg", "relay": "",
+        "external_peers": []}
 
 
 @pytest.mark.parametrize("endpoint, key", [
@@ -223,7 +226,7 @@ def test_a_name_may_fill_a_dns_name_to_its_253_characters():
     (servers(1, overrides={1: {"port": "x"}}), {}, "host1", "port", "got 'x'"),
     (servers(1, 2, overrides={2: {"endpoint": "203.0.113.1", "port": 51821}}), {}, "host2", "endpoint",
      "203.0.113.1 port 51821 is already the endpoint of host 'host1'"),
-    (servers(1, 2, overrides={1: {"endpoint": None}}), {}, "host1", "endpoint", "higher index (host2)"),
+    (servers(1, 2, overrides={1: {"endpoint": None}}), {}, "host1", "endpoint", "is missing: 'host2' dials this server"),
     (servers(1, overrides={1: {"endpoint": "bad host!"}}), {}, "host1", "endpoint", "bad host!"),
     (servers(1, overrides={1: {"endpoint": "127.0.0.1"}}), {}, "host1", "endpoint", "loopback"),
     (servers(1, overrides={1: {"endpoint": "localhost"}}), {}, "host1", "endpoint", "localhost"),
@@ -297,11 +300,15 @@ def test_validation_errors_name_host_and_field(given, kwargs, host, field, messa
     assert message in str(caught.value)
 
 
-SETTINGS = {"iface_ip_offset": 1, "domain": "vpcdomain", "keepalive": 25, "iface_prefix": "wgvpc"}
+LAPTOP = {"name": "laptop", "index": 12, "endpoint": "laptop.example.org", "port": "51820", "aliases": ["me"]}
+SETTINGS = {"iface_ip_offset": 1, "domain": "vpcdomain", "keepalive": 25, "iface_prefix": "wgvpc", "relay": "db-east",
+            "external_peers": [LAPTOP]}
 GOOD_OPTIONS = {"iface_ip_offset": 1, "domain": "vpcdomain", "keepalive": "25", "iface_prefix": "wgvpc", "mtu": 0,
                 "state": "absent", "implementation": "userspace", "upgrade_reboot_timeout": 600, "key_dir": "inv/wg_keys",
                 "config_dir": "/etc/wireguard", "hosts_file": "/etc/hosts", "cloud_init_templates_dir": "",
-                "packages": ["wireguard-tools", "wireguard-go", "libc6:amd64", "g++"]}
+                "packages": ["wireguard-tools", "wireguard-go", "libc6:amd64", "g++"], "relay": "db-east",
+                "external_peers": [LAPTOP], "external_peers_dir": "inv/wg_external_peers", "aliases": ["db", "db-1"],
+                "dialable": "false"}
 
 
 def test_every_option_field_has_a_good_value_above():
@@ -351,6 +358,29 @@ def test_packages_may_be_a_comma_separated_string_as_for_the_argument_spec():
     ("packages", ["-o Dpkg::Options=x"], "list of package names"),
     ("packages", ["wireguard-tools\n"], "list of package names"),
     ("packages", ["wireguard tools"], "list of package names"),
+    ("aliases", "db", "must be a list of DNS labels"),
+    ("aliases", ["db\n"], "one DNS label"),
+    ("aliases", ["Db"], "one DNS label"),
+    ("aliases", ["1234"], "all digits"),
+    ("aliases", ["localhost"], "every server's name for itself"),
+    ("aliases", ["a" * 64], "one DNS label"),
+    ("aliases", [5], "one DNS label"),
+    ("dialable", "maybe", "must be true or false, got 'maybe'"),
+    ("dialable", 1, "must be true or false, got 1"),
+    ("relay", "db-east\x1b[2J", "no control character"),
+    ("relay", 5, "inventory hostname"),
+    ("external_peers", {"name": "laptop"}, "must be a list"),
+    ("external_peers", [dict(LAPTOP, name="laptop\n")], "name: must be one DNS label"),
+    ("external_peers", [dict(LAPTOP, name="123")], "all digits"),
+    ("external_peers", [dict(LAPTOP, name="localhost")], "every server's name for itself"),
+    ("external_peers", [dict(LAPTOP, index="\u0663")], "index: must be an integer from 1 to 254"),
+    ("external_peers", [dict(LAPTOP, port="\u00b2")], "port: must be a UDP port"),
+    ("external_peers", [dict(LAPTOP, endpoint="10.213.0.010")], "endpoint: '10.213.0.010' is neither an IPv4 address"),
+    ("external_peers", [dict(LAPTOP, endpoint="127.0.0.2")], "endpoint: 127.0.0.2 is a loopback address"),
+    ("external_peers", [dict(LAPTOP, endpoint="laptop.example.org\n")], "control character"),
+    ("external_peers", [dict(LAPTOP, endpoint="localhost")], "localhost"),
+    ("external_peers", [dict(LAPTOP, aliases=["x y"])], "aliases"),
+    ("external_peers_dir", "out\n", "control character"),
 ])
 def test_bad_options_are_refused_naming_the_field(field, value, message):
     problems = host_option_problems(dict(GOOD_OPTIONS, **{field: value}), SETTINGS)
@@ -360,6 +390,7 @@ def test_bad_options_are_refused_naming_the_field(field, value, message):
 
 @pytest.mark.parametrize("field, value", [
     ("iface_ip_offset", 2), ("iface_ip_offset", "2"), ("domain", "other"), ("keepalive", 0), ("iface_prefix", "wg"),
+    ("relay", ""), ("relay", "web01"), ("external_peers", []), ("external_peers", [dict(LAPTOP, index=13)]),
 ])
 def test_a_mesh_wide_setting_must_be_the_plans(field, value):
     problems = host_option_problems({field: value}, SETTINGS)

@@ -10,7 +10,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.fakevpc.vpc.plugins.filter.wg_mesh_status import wg_mesh_status
 from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import build_mesh_plan
 
-PLAN = build_mesh_plan([{"host": "h%d" % i, "index": i, "endpoint": "198.51.100.%d" % i} for i in (1, 2, 3)])
+PLAN = build_mesh_plan([{"host": "h%d" % i, "index": i, "endpoint": "198.51.100.%d" % i, "name": "server%d" % i}
+                       for i in (1, 2, 3)])
 
 REPORTS = {
     "h1": {"now": "1000", "handshakes": "wgvpc0\t192.168.1.2/32\t990\nwgvpc0\t192.168.1.3/32\t0\n",
@@ -45,3 +46,21 @@ def test_all_up_and_a_missing_report_counts_as_down():
 def test_unreadable_report_names_the_host():
     with pytest.raises(AnsibleFilterError, match="host 'h1': unreadable report"):
         wg_mesh_status({"h1": {"now": "x", "handshakes": "", "pings": ""}}, PLAN)
+
+
+def test_relayed_pairs_are_marked_with_their_relay():
+    plan = build_mesh_plan([{"host": "h1", "index": 1, "endpoint": "198.51.100.1"},
+                            {"host": "h2", "index": 2, "dialable": False}, {"host": "h3", "index": 3, "dialable": False}])
+    reports = {
+        "h1": {"now": "100", "handshakes": "wgvpc0\t192.168.1.2/32\t90\nwgvpc0\t192.168.1.3/32\t95\n",
+               "pings": "h2.vpcdomain ok 1.0\nh3.vpcdomain ok 1.0\n"},
+        "h2": {"now": "100", "handshakes": "wgvpc1\t192.168.1.1/32,192.168.2.3/32\t90\n",
+               "pings": "h1.vpcdomain ok 1.0\nh3.vpcdomain ok 2.5\n"},
+        "h3": {"now": "100", "handshakes": "wgvpc1\t192.168.1.1/32,192.168.2.1/32\t95\n",
+               "pings": "h1.vpcdomain ok 1.0\nh3.vpcdomain ok 2.5\n"},
+    }
+    status = wg_mesh_status(reports, plan)
+    lines = status["table"].splitlines()
+    assert lines[2].split() == ["h2", "1.0ms", "10s", "-", "2.5ms", "10s", "via", "h1"]
+    assert "relayed: h2 <-> h3 via h1" in lines
+    assert status["down"] == [["h3", "h2"]]  # h3 did not ping h2 (its report names h3 twice)

@@ -39,6 +39,7 @@ READ = [
     ("ip", "-j", "-d", "link", "show", "dev", "wgvpc0"),
     ("wg", "show", "wgvpc0", "dump"),
     ("ip", "-j", "address", "show", "dev", "wgvpc0"),
+    ("ip", "-j", "route", "show", "dev", "wgvpc0"),
 ]
 
 
@@ -205,6 +206,47 @@ def test_addresses_mtu_port_and_key_changes(run_module, tools, tmp_path):
         ("ip", "link", "set", "dev", "wgvpc0", "mtu", "1380"),
     ]
     assert dict(fake.calls)[fake.mutating()[0]] == clamped_private_key(other_key)
+
+
+ROUTES = json.dumps([
+    {"dst": "192.168.1.0/24", "protocol": "kernel", "scope": "link", "prefsrc": "192.168.1.1", "flags": []},
+    {"dst": "192.168.5.7", "protocol": "boot", "scope": "link", "prefsrc": "192.168.5.1", "flags": []},
+    {"dst": "10.9.9.0/24", "protocol": "static", "scope": "link", "flags": []},
+])
+WANTED_ROUTES = [{"to": "192.168.5.7/32", "src": "192.168.5.1"}, {"to": "192.168.9.0/24"}]
+
+
+def test_routes_are_the_modules_but_the_kernels_and_forwarding_is_per_interface(run_module, tools, tmp_path, monkeypatch):
+    monkeypatch.setattr(_wg_interface, "FORWARDING", str(tmp_path / "%s"))
+    (tmp_path / "wgvpc0").write_text("0\n")
+    answers = {**existing(), READ[3]: (0, ROUTES, "")}
+    fake = tools(answers)
+    args = server_args(tmp_path, routes=WANTED_ROUTES, forwarding=True)
+    result, failed = run_module(wg_interface, dict(args, persist=False), check_mode=True, diff=True)
+    assert not failed and result["changed"] and fake.mutating() == []
+    assert (tmp_path / "wgvpc0").read_text() == "0\n"
+    assert "PostUp = ip route replace 192.168.9.0/24 dev %i\n" in result["diff"]["after"]
+    assert "PostUp = ip route replace 10.9.9.0/24 dev %i\n" in result["diff"]["before"]
+    fake.calls.clear()
+    result, failed = run_module(wg_interface, args)
+    assert not failed and result["changed"]
+    assert fake.mutating() == [
+        ("ip", "route", "del", "10.9.9.0/24", "dev", "wgvpc0"),
+        ("ip", "route", "replace", "192.168.9.0/24", "dev", "wgvpc0"),
+    ]
+    assert (tmp_path / "wgvpc0").read_text() == "1\n"
+    config = (tmp_path / "wireguard" / "wgvpc0.conf").read_text()
+    assert ("Table = off\nPostUp = ip route replace 192.168.5.7/32 dev %i src 192.168.5.1\n"
+            "PostUp = ip route replace 192.168.9.0/24 dev %i\nPostUp = sysctl -q -w net/ipv4/conf/%i/forwarding=1\n") in config
+    # once there, nothing changes; without forwarding, the interface forwards as a new one would (default)
+    live = json.dumps([{"dst": "192.168.5.7", "protocol": "boot", "prefsrc": "192.168.5.1"}, {"dst": "192.168.9.0/24", "protocol": "boot"}])
+    fake = tools({**existing(), READ[3]: (0, live, "")})
+    assert run_module(wg_interface, args)[0]["changed"] is False
+    (tmp_path / "default").write_text("1\n")
+    assert run_module(wg_interface, dict(args, forwarding=False, persist=False))[0]["changed"] is False
+    (tmp_path / "default").write_text("0\n")
+    assert run_module(wg_interface, dict(args, forwarding=False, persist=False))[0]["changed"] is True
+    assert fake.mutating() == [] and (tmp_path / "wgvpc0").read_text() == "0\n"
 
 
 def test_unclamped_private_key_compares_equal_to_what_wireguard_shows(run_module, tools, tmp_path):

@@ -307,6 +307,52 @@ def test_new_servers_get_new_keys_and_unread_ones_none(run_keys, tmp_path):
     assert not (key_dir / "s4.key").exists()
 
 
+def test_a_new_server_read_outside_the_limit_gets_its_keys_and_unread_servers_keep_theirs(run_keys, tmp_path):
+    """--limit s1 adding s4: s1 and s4 are read, s2 and s3 (outside the limit, with their keys) are not."""
+    live, _secrets, files = running_mesh(("s1", "s2", "s3"))
+    key_dir = tmp_path / "keys"
+    key_dir.mkdir(mode=0o700)
+    for name, data in files.items():
+        (key_dir / name).write_bytes(data)
+        (key_dir / name).chmod(0o600)
+    read = {"s1": live["s1"], "s4": {"interfaces": [], "public_keys": [], "preshared_peers": []}}
+    args = {"path": str(key_dir), "hosts": ["s1", "s2", "s3", "s4"], "live": read}
+    result, failed = run_keys(args)
+    assert not failed and sorted(os.path.basename(p) for p in result["created"]) == [
+        "s1+s4.psk", "s2+s4.psk", "s3+s4.psk", "s4.key"]
+    assert {name: data for name, data in snapshot(str(key_dir)).items() if name in files} == files
+    # A lost preshared key between two servers that already have their keys still needs both ends read.
+    os.unlink(key_dir / "s2+s3.psk")
+    result, failed = run_keys(args)
+    assert failed and "host 's2': s2+s3.psk is not in" in result["msg"]
+
+
+def test_external_peers_get_keys_without_live_readings_and_servers_stay_checked(run_keys, tmp_path):
+    live, _secrets, files = running_mesh(("s1", "s2"))
+    key_dir = tmp_path / "keys"
+    key_dir.mkdir(mode=0o700)
+    for name, data in files.items():
+        (key_dir / name).write_bytes(data)
+        (key_dir / name).chmod(0o600)
+    hosts = ["s1", "s2", "external-laptop"]
+    args = {"path": str(key_dir), "hosts": hosts, "live": live, "external": ["external-laptop"]}
+    result, failed = run_keys(args)
+    assert not failed and sorted(os.path.basename(p) for p in result["created"]) == [
+        "external-laptop+s1.psk", "external-laptop+s2.psk", "external-laptop.key"]
+    again, failed = run_keys(args)
+    assert not failed and not again["changed"] and again["public_keys"] == result["public_keys"]
+    # Without being named external, the laptop is a server whose keys were not read: refused.
+    os.unlink(key_dir / "external-laptop.key")
+    result, failed = run_keys(dict(args, external=[]))
+    assert failed and "host 'external-laptop': external-laptop.key is not in" in result["msg"]
+    result, failed = run_keys(dict(args, external=["s3"]))
+    assert failed and "external: s3: not among the hosts" in result["msg"]
+    # A server still runs its own key: a key directory lacking it is refused, external peers or not.
+    os.unlink(key_dir / "s1.key")
+    result, failed = run_keys(args)
+    assert failed and "host 's1' already runs mesh interfaces with a key" in result["msg"]
+
+
 def test_bad_arguments_are_refused_and_never_show_a_secret(run_keys, tmp_path):
     secret = _wg_keys.generate_private_key()
     result, failed = run_keys({"path": str(tmp_path), "hosts": ["s1"], "live_secrets": {"s1": {"private_keys": {"x": secret}}},
