@@ -208,7 +208,7 @@ def check_ports(spec, to_start):
     problems = []
     seen = {}
     for server in spec["servers"]:
-        for proto, port, _, purpose in host_ports(spec, server):
+        for proto, port, _guest_port, purpose in host_ports(spec, server):
             where = (proto, port)
             if where in seen:
                 problems.append("%s and %s both use %s port %d" % (seen[where], server["name"], proto, port))
@@ -267,7 +267,7 @@ def qemu_argv(spec, server, paths):
     else:
         accel = ["-accel", "tcg,thread=multi,tb-size=256"]
     forwards = ",".join("hostfwd={0}:{1}:{2}-:{3}".format(proto, spec["listen"], host_port, guest_port)
-                        for proto, host_port, guest_port, _ in host_ports(spec, server))
+                        for proto, host_port, guest_port, _purpose in host_ports(spec, server))
     argv = [spec["qemu"], "-name", server["name"], "-nodefaults", "-no-user-config",
             "-display", "none", "-daemonize", "-pidfile", paths["pid"]] + accel + [
         "-smp", str(spec["cpus"]), "-m", str(spec["memory"]),
