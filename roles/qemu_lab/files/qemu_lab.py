@@ -193,9 +193,13 @@ def extra_tcp_forwards(spec, server):
 
 
 def host_ports(spec, server):
-    """Return (protocol, host port, purpose) of every forward of one server."""
-    ports = [("tcp", server["ssh_port"], "SSH"), ("udp", server["wg_port"], "WireGuard")]
-    ports += [("tcp", host_port, "TCP %d" % guest_port) for host_port, guest_port in extra_tcp_forwards(spec, server)]
+    """Return (protocol, host port, guest port, purpose) of every forward of one server: none for the
+    WireGuard port of a server behind NAT (it can only dial out, through qemu's user networking)."""
+    ports = [("tcp", server["ssh_port"], 22, "SSH")]
+    if not server.get("nat"):
+        ports.append(("udp", server["wg_port"], server["wg_port"], "WireGuard"))
+    ports += [("tcp", host_port, guest_port, "TCP %d" % guest_port)
+              for host_port, guest_port in extra_tcp_forwards(spec, server)]
     return ports
 
 
@@ -204,7 +208,7 @@ def check_ports(spec, to_start):
     problems = []
     seen = {}
     for server in spec["servers"]:
-        for proto, port, purpose in host_ports(spec, server):
+        for proto, port, _guest_port, purpose in host_ports(spec, server):
             where = (proto, port)
             if where in seen:
                 problems.append("%s and %s both use %s port %d" % (seen[where], server["name"], proto, port))
@@ -262,10 +266,8 @@ def qemu_argv(spec, server, paths):
         accel = ["-accel", "kvm", "-cpu", "host"]
     else:
         accel = ["-accel", "tcg,thread=multi,tb-size=256"]
-    forwards = "hostfwd=tcp:{0}:{1}-:22,hostfwd=udp:{0}:{2}-:{2}".format(
-        spec["listen"], server["ssh_port"], server["wg_port"])
-    for host_port, guest_port in extra_tcp_forwards(spec, server):
-        forwards += ",hostfwd=tcp:{0}:{1}-:{2}".format(spec["listen"], host_port, guest_port)
+    forwards = ",".join("hostfwd={0}:{1}:{2}-:{3}".format(proto, spec["listen"], host_port, guest_port)
+                        for proto, host_port, guest_port, _purpose in host_ports(spec, server))
     argv = [spec["qemu"], "-name", server["name"], "-nodefaults", "-no-user-config",
             "-display", "none", "-daemonize", "-pidfile", paths["pid"]] + accel + [
         "-smp", str(spec["cpus"]), "-m", str(spec["memory"]),

@@ -75,3 +75,28 @@ def test_the_serial_tail_drops_terminal_escapes_and_keeps_the_last_lines(tmp_pat
     tail = qemu_lab.serial_tail(str(log)).splitlines()
     assert len(tail) == qemu_lab.SERIAL_TAIL_LINES
     assert tail[-1] == "      OK  ] line 99" and "\x1b" not in "".join(tail)
+
+
+def test_a_server_behind_nat_gets_no_wireguard_forward_and_its_port_is_not_checked(tmp_path):
+    spec = dict(lab((5001, 51821), (5002, 51822)), tcp_forwards=[{"guest_port": 5201, "host_port_base": 51820}],
+                accel="tcg", qemu="qemu-system-x86_64", cpus=1, memory=512)
+    spec["servers"][1]["nat"] = True
+    for server in spec["servers"]:
+        server["identity"] = "cloud_init"
+    paths = {"pid": str(tmp_path / "pid"), "serial": str(tmp_path / "serial"), "disk": str(tmp_path / "disk"),
+             "seed": str(tmp_path / "seed")}
+
+    def netdev(server):
+        argv = qemu_lab.qemu_argv(spec, server, paths)
+        return argv[argv.index("-netdev") + 1]
+
+    assert netdev(spec["servers"][0]) == (
+        "user,id=net0,hostfwd=tcp:127.0.0.1:5001-:22,hostfwd=udp:127.0.0.1:51821-:51821,"
+        "hostfwd=tcp:127.0.0.1:51821-:5201")
+    assert netdev(spec["servers"][1]) == (
+        "user,id=net0,hostfwd=tcp:127.0.0.1:5002-:22,hostfwd=tcp:127.0.0.1:51822-:5201")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        spec["servers"][1]["wg_port"] = sock.getsockname()[1]
+        spec["servers"][1]["ssh_port"] = free_udp_port()
+        qemu_lab.check_ports(dict(spec, tcp_forwards=[]), to_start=["server2"])
