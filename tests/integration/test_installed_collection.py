@@ -116,7 +116,7 @@ def test_site_from_a_users_project_pings_every_pair_and_reruns_with_no_change(pr
     first, recap = project.playbook("-i", str(inventory), "fakevpc.vpc.site")
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr
     unreachable = [(a.name, b.index) for a in net.servers for b in net.servers
-                   if a is not b and not a.ping("server%d.vpcdomain" % b.index)]
+                   if a is not b and not a.ping("%s.vpcdomain" % b.name)]
     assert unreachable == []
     second, recap = project.playbook("-i", str(inventory), "fakevpc.vpc.site")
     assert second.returncode == 0 and sum(h["changed"] for h in recap.values()) == 0, second.stdout[-6000:]
