@@ -58,6 +58,8 @@ check_no_change() {  # check_no_change SCENARIO
     log=$(mktemp)
     ANSIBLE_DIFF_ALWAYS=true molecule check -s "$1" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
+    # molecule frames and colours ansible's output ("  │ server1   : ok=27   changed=0 ..."): read it bare.
+    sed -i -E 's/\x1b\[[0-9;]*m//g; s/^[^[:alnum:]]+//' "$log"
     if ((rc == 0)); then
         if grep -E '^[^ ]+ +: ok=[0-9]+ +changed=[1-9]' "$log"; then
             echo "molecule ($1): check mode on the converged servers reports changes (above)" >&2

@@ -130,7 +130,7 @@ def test_site_from_a_users_project_pings_every_pair_and_reruns_with_no_change(pr
     (project.dir / "vpc.yml").write_text(readme.split("```yaml\n# vpc.yml\n", 1)[1].split("```", 1)[0])
     own, recap = project.playbook("-i", str(inventory), "vpc.yml")
     assert own.returncode == 0 and sum(h["changed"] for h in recap.values()) == 0, own.stdout[-6000:]
-    assert "TASK [Reach server 1 by name over the mesh]" in own.stdout
+    assert "TASK [Reach the group's first server by name over the mesh]" in own.stdout
     assert project.fingerprint() == before
 
 
