@@ -31,6 +31,12 @@ except ImportError:  # ansible-core < 2.19: a module reads its arguments from ba
             basic._ANSIBLE_ARGS = previous
 
 
+@pytest.fixture
+def module_args():
+    """patch_module_args(args), a context manager that hands args to the next AnsibleModule (any ansible-core)."""
+    return patch_module_args
+
+
 class ModuleExit(Exception):
     def __init__(self, result, failed):
         super().__init__(result)

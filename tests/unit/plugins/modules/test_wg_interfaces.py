@@ -111,12 +111,11 @@ def test_bad_input_names_the_interface_and_changes_nothing(run_module, tools, tm
     ({"private_key": PRIVATE[:-4], "peers": [{"public_key": PEER_A, "preshared_key": PSK}]},
      "interface wgvpc1: interfaces[0].private_key: not a WireGuard key"),
 ])
-def test_ansible_masks_every_key_of_a_failure_even_in_suboptions(capsys, interface_options, message):
+def test_ansible_masks_every_key_of_a_failure_even_in_suboptions(capsys, module_args, interface_options, message):
     """The real AnsibleModule (no patched fail_json): what a task without no_log prints holds no key, at any depth."""
     import json
-    from ansible.module_utils.testing import patch_module_args
     options = dict({"name": "wgvpc1", "private_key": PRIVATE}, **interface_options)
-    with patch_module_args({"interfaces": [options], "config_dir": "/nonexistent"}), pytest.raises(SystemExit):
+    with module_args({"interfaces": [options], "config_dir": "/nonexistent"}), pytest.raises(SystemExit):
         wg_interfaces.main()
     printed = capsys.readouterr().out
     result = json.loads(printed)

@@ -357,7 +357,8 @@ def test_bad_arguments_are_refused_and_never_show_a_secret(run_keys, tmp_path):
     secret = _wg_keys.generate_private_key()
     result, failed = run_keys({"path": str(tmp_path), "hosts": ["s1"], "live_secrets": {"s1": {"private_keys": {"x": secret}}},
                                "adopt": secret})
-    assert failed and "argument 'adopt' is of type str and we were unable to convert to bool" in result["msg"]
+    # ansible-core < 2.19 says "of type <class 'str'>", 2.19 "of type str".
+    assert failed and "argument 'adopt' is of type" in result["msg"] and "unable to convert to bool" in result["msg"]
     assert secret not in result["msg"]
     result, failed = run_keys({"path": str(tmp_path), "hosts": ["s1"], "unknown": 1})
     assert failed and "unknown" in result["msg"]
