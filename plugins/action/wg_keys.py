@@ -58,19 +58,32 @@ class VaultKeys:
         return self.vault.encrypt(plaintext, secret, vault_id=vault_id if self.vault_id else None)
 
 
-class ActionModule(ActionBase):
-    """Runs wg_keys on the controller, whatever the task's host."""
+class KeyDirectoryAction(ActionBase):
+    """An action on the controller, whatever the task's host, that reads (and writes) the key directory with the run's
+    vault secrets; a subclass names itself and runs its plan in run_keys()."""
 
     TRANSFERS_FILES = False
     _requires_connection = False
     _supports_check_mode = True
+    plugin_name = None
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         if _wg_keys.X25519PrivateKey is None:
-            result.update(failed=True, msg="wg_keys needs the Python library cryptography on the controller")
+            result.update(failed=True, msg="%s needs the Python library cryptography on the controller" % self.plugin_name)
             return result
         vault = self._loader._vault  # pylint: disable=protected-access  # the run's vault secrets: no public API
-        result.update(_mesh_keys.run(dict(self._task.args), self._task.check_mode, self._task.diff,
-                                     lambda params: VaultKeys(vault, params["vault_id"])))
+        result.update(self.run_keys(dict(self._task.args), self._task.check_mode, self._task.diff, vault))
         return result
+
+    def run_keys(self, args, check_mode, diff, vault):
+        raise NotImplementedError
+
+
+class ActionModule(KeyDirectoryAction):
+    """Runs wg_keys on the controller."""
+
+    plugin_name = "wg_keys"
+
+    def run_keys(self, args, check_mode, diff, vault):
+        return _mesh_keys.run(args, check_mode, diff, lambda params: VaultKeys(vault, params["vault_id"]))

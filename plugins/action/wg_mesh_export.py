@@ -8,24 +8,14 @@
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-from ansible_collections.fakevpc.vpc.plugins.action.wg_keys import VaultKeys
-from ansible_collections.fakevpc.vpc.plugins.module_utils import _mesh_export, _wg_keys
+from ansible_collections.fakevpc.vpc.plugins.action.wg_keys import KeyDirectoryAction, VaultKeys
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _mesh_export
 
 
-class ActionModule(ActionBase):
-    """Runs wg_mesh_export on the controller, whatever the task's host."""
+class ActionModule(KeyDirectoryAction):
+    """Runs wg_mesh_export on the controller."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
+    plugin_name = "wg_mesh_export"
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        if _wg_keys.X25519PrivateKey is None:
-            result.update(failed=True, msg="wg_mesh_export needs the Python library cryptography on the controller")
-            return result
-        vault = self._loader._vault  # pylint: disable=protected-access  # the run's vault secrets: no public API
-        result.update(_mesh_export.run(dict(self._task.args), self._task.check_mode, self._task.diff,
-                                       VaultKeys(vault)))
-        return result
+    def run_keys(self, args, check_mode, diff, vault):
+        return _mesh_export.run(args, check_mode, diff, VaultKeys(vault))
