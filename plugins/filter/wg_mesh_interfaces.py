@@ -13,7 +13,8 @@ description:
   - Joins the interfaces of one server of P(fakevpc.vpc.wg_mesh_plan#filter) with its private key, the public
     keys returned by M(fakevpc.vpc.wg_keys) and the pair's preshared keys, into the
     O(fakevpc.vpc.wg_interfaces#module:interfaces) option of M(fakevpc.vpc.wg_interfaces).
-  - Each interface's peers are what P(fakevpc.vpc.wg_mesh_peers#filter) makes of them.
+  - Each peer of an interface gets its public key and the pair's preshared key; its C(endpoint), C(allowed_ips) and
+    C(persistent_keepalive) are the plan's.
 options:
   _input:
     description: The C(interfaces) of one server of the plan.
@@ -60,7 +61,6 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.fakevpc.vpc.plugins.filter.wg_mesh_peers import wg_mesh_peers
 
 
 def wg_mesh_interfaces(interfaces, private_key, public_keys, preshared_keys, mtu=0):
@@ -68,9 +68,10 @@ def wg_mesh_interfaces(interfaces, private_key, public_keys, preshared_keys, mtu
     result = []
     for interface in interfaces:
         hosts = [peer["host"] for peer in interface["peers"]]
-        missing = [host for host in hosts if host not in preshared_keys]
-        if missing:
-            raise AnsibleFilterError("wg_mesh_interfaces: %s: no preshared key for %s" % (interface["name"], ", ".join(missing)))
+        for keys, what in ((preshared_keys, "preshared key"), (public_keys, "public key")):
+            missing = [host for host in hosts if host not in keys]
+            if missing:
+                raise AnsibleFilterError("wg_mesh_interfaces: %s: no %s for %s" % (interface["name"], what, ", ".join(missing)))
         result.append({
             "name": interface["name"],
             "private_key": private_key.strip(),
@@ -79,7 +80,13 @@ def wg_mesh_interfaces(interfaces, private_key, public_keys, preshared_keys, mtu
             "mtu": mtu or None,
             "routes": interface["routes"],
             "forwarding": interface["forwarding"],
-            "peers": wg_mesh_peers(interface["peers"], public_keys, [preshared_keys[host] for host in hosts]),
+            "peers": [{
+                "public_key": public_keys[peer["host"]],
+                "preshared_key": preshared_keys[peer["host"]].strip(),
+                "endpoint": peer["endpoint"],
+                "allowed_ips": peer["allowed_ips"],
+                "persistent_keepalive": peer["persistent_keepalive"],
+            } for peer in interface["peers"]],
         })
     return result
 

@@ -5,8 +5,8 @@
 
 """One WireGuard interface, read live, compared with the wanted one and changed in place.
 
-A private module of the fakevpc.vpc collection: its interface may change without notice. Shared by the
-wg_interface module (one interface) and the wg_interfaces module (every interface of a host in one call).
+A private module of the fakevpc.vpc collection: its interface may change without notice. The wg_interfaces
+module runs one per interface (every interface of a host in one call).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ UAPI_TIMEOUT = 10.0
 INOTIFY_INSTANCES = "/proc/sys/fs/inotify/max_user_instances"
 
 
-# The options of one peer, the same in wg_interface and wg_interfaces.
+# The options of one peer of an interface of wg_interfaces.
 PEER_OPTIONS = dict(
     public_key=dict(type="str", required=True, no_log=False),
     preshared_key=dict(type="str", no_log=True),
@@ -36,7 +36,7 @@ PEER_OPTIONS = dict(
     persistent_keepalive=dict(type="int"),
 )
 
-# The routes of one interface (besides the kernel's own, of its addresses), the same in wg_interface and wg_interfaces.
+# The routes of one interface (besides the kernel's own, of its addresses) of wg_interfaces.
 ROUTE_OPTIONS = dict(
     to=dict(type="str", required=True),
     src=dict(type="str"),
@@ -102,7 +102,7 @@ class WireGuardInterface:
 
     def __init__(self, module, runner, params, where=""):
         """params: the interface's options (name, private_key, listen_port, addresses, mtu, peers,
-        implementation, config_dir, persist), as the wg_interface module takes them; where: how
+        implementation, config_dir, persist), as an item of wg_interfaces' interfaces; where: how
         failure messages name the options (empty for a module's top level, else e.g. 'interfaces[1]: ')."""
         self.where = where
         self.module = module

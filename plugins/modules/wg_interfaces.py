@@ -11,9 +11,19 @@ module: wg_interfaces
 short_description: Manage every WireGuard interface of a host in one call, and remove the ones no longer wanted
 version_added: 0.1.0
 description:
-  - Does for each interface of O(interfaces) exactly what M(fakevpc.vpc.wg_interface) does for one (read the live
-    interface, compare, change only what differs, peer by peer, never restarting it), then removes the
-    WireGuard interfaces whose name matches O(prune_pattern) and that are not listed.
+  - For each interface of O(interfaces), reads the live interface (C(wg show IFACE dump), C(ip -j address),
+    C(ip -j link)), compares it with the wanted one and changes only what differs; then removes the WireGuard
+    interfaces whose name matches O(prune_pattern) and that are not listed.
+  - A peer is added, updated or removed with C(wg set), so the sessions of the other peers are never
+    interrupted; an interface is never restarted to change a peer, a key, a port or an address.
+  - Uses kernel WireGuard where the kernel has it and C(wireguard-go) where it does not (O(implementation)).
+  - "Persistence: with O(persist) it writes a C(wg-quick) file C(<config_dir>/<name>.conf) (mode C(0600)) per
+    interface, with the private key in its C([Interface]) section (never loaded only through a C(PostUp) hook) and
+    C(Table = off) (routes come from the addresses' prefixes, as when applied live), and, where systemd is running,
+    enables C(wg-quick@<name>.service) so the interface comes back at boot. The unit is only enabled, not started:
+    the live interface is configured directly, and the unit takes over at the next boot."
+  - An interface is removed by stopping its unit if it is active and deleting the interface (which also ends its
+    C(wireguard-go) process), disabling the unit and removing the file.
   - One call instead of one per interface, which matters on slow hosts (a mesh of N servers has N-1 interfaces on each).
   - Unlisted interfaces are removed first, so a port or an address they held is free for the listed ones.
 requirements:
@@ -21,7 +31,7 @@ requirements:
   - C(wireguard-go) and C(setsid) (util-linux) on the target when the kernel has no WireGuard.
 options:
   interfaces:
-    description: Every wanted interface; each takes the options of M(fakevpc.vpc.wg_interface) with O(fakevpc.vpc.wg_interface#module:state=present).
+    description: Every wanted interface.
     type: list
     elements: dict
     default: []
@@ -31,11 +41,13 @@ options:
         type: str
         required: true
       private_key:
-        description: The interface's private key; never shown in output or diff.
+        description:
+          - The interface's private key (base64, as C(wg genkey) prints).
+          - Passed to C(wg) on standard input, never on a command line; never shown in output or diff.
         type: str
         required: true
       listen_port:
-        description: UDP port to listen on, 1 to 65535. When omitted, the live port is kept.
+        description: UDP port to listen on, 1 to 65535. When omitted, the live port (random when the interface was created) is kept.
         type: int
       addresses:
         description: Every address of the interface, with its prefix; others are removed.
@@ -73,7 +85,7 @@ options:
         default: false
         version_added: 0.2.0
       peers:
-        description: Every peer of the interface (as in M(fakevpc.vpc.wg_interface)); peers not listed are removed.
+        description: Every peer of the interface; peers not listed are removed.
         type: list
         elements: dict
         default: []
@@ -86,7 +98,9 @@ options:
             description: The pair's preshared key; never shown in output or diff.
             type: str
           endpoint:
-            description: Where to reach the peer, C(host:port); when omitted, its roaming endpoint is left alone.
+            description:
+              - Where to reach the peer, C(host:port) or C([IPv6]:port). When omitted, the peer's roaming
+                endpoint (learnt from its packets) is left alone.
             type: str
           allowed_ips:
             description: Networks routed to this peer.
@@ -99,12 +113,19 @@ options:
   prune_pattern:
     description:
       - A regular expression matched against the whole name. A WireGuard interface (live, or as a C(wg-quick) file in
-        O(config_dir)) whose name matches and is not in O(interfaces) is removed as
-        M(fakevpc.vpc.wg_interface) O(fakevpc.vpc.wg_interface#module:state=absent) removes it.
+        O(config_dir)) whose name matches and is not in O(interfaces) is removed (see the description).
       - When omitted, no interface is removed.
     type: str
   implementation:
-    description: How to create a missing interface (see M(fakevpc.vpc.wg_interface)).
+    description:
+      - How to create a missing interface. V(kernel) uses C(ip link add type wireguard), V(userspace) starts
+        C(wireguard-go), V(auto) tries the kernel first and falls back to C(wireguard-go).
+      - C(wireguard-go) runs in a session of its own (C(setsid), from util-linux), so that no signal to the
+        process group of the Ansible run that started it stops it.
+      - A new C(wireguard-go) interface counts as created once its daemon answers on its UAPI socket
+        (C(/var/run/wireguard/<name>.sock)). If it does not, the module fails and names the limit that most
+        often stops it, C(fs.inotify.max_user_instances), since every C(wireguard-go) takes one inotify instance.
+      - An existing interface is never recreated; RV(interfaces) tells which implementation each one is.
     type: str
     choices: [auto, kernel, userspace]
     default: auto
@@ -124,8 +145,8 @@ attributes:
   diff_mode:
     support: full
     details: One diff per interface that changes or goes, in C(wg-quick) form, keys hidden.
-seealso:
-  - module: fakevpc.vpc.wg_interface
+notes:
+  - Interface addresses get their connected routes from the kernel; the module adds only the routes of O(interfaces[].routes).
 author:
   - fakevpc developers (@fakevpc)
 """
@@ -155,11 +176,14 @@ EXAMPLES = r"""
 
 RETURN = r"""
 interfaces:
-  description: For each listed interface, what M(fakevpc.vpc.wg_interface) returns for it.
+  description:
+    - For each listed interface, whether it changed, C(implementation) (C(kernel), or C(userspace) for C(wireguard-go)),
+      and the public keys of the peers added (C(peers_added)), changed in place (C(peers_updated)) and removed
+      (C(peers_removed)).
   returned: always
   type: dict
   sample:
-    wgvpc1: {implementation: kernel, peers_added: [], peers_updated: [], peers_removed: []}
+    wgvpc1: {changed: false, implementation: kernel, peers_added: [], peers_updated: [], peers_removed: []}
 removed:
   description: The interfaces removed because they matched O(prune_pattern) and were not listed.
   returned: always
@@ -252,7 +276,7 @@ def main():
         diff = interface.result.pop("diff", None)
         if interface.changed:
             diffs.append(diff)
-        result["interfaces"][params["name"]] = interface.result
+        result["interfaces"][params["name"]] = dict(interface.result, changed=interface.changed)
     if module._diff:
         result["diff"] = [diff for diff in diffs if diff]
     module.exit_json(changed=changed, **result)

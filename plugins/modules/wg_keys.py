@@ -107,9 +107,10 @@ EXAMPLES = r"""
   register: wg_mesh__keys
 
 - name: Use a private key (never logged)
-  fakevpc.vpc.wg_interface:
-    name: wgvpc0
-    private_key: "{{ lookup('ansible.builtin.file', wg_mesh__keys.private_key_files[inventory_hostname]) }}"
+  fakevpc.vpc.wg_interfaces:
+    interfaces:
+      - name: wgvpc0
+        private_key: "{{ lookup('ansible.builtin.file', wg_mesh__keys.private_key_files[inventory_hostname]) }}"
   no_log: true
 """
 

@@ -1,7 +1,7 @@
 # Copyright (c) fakevpc developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""wg_interface with a wireguard-go daemon that dies at start, for the reason it does on a crowded host.
+"""wg_interfaces with a wireguard-go daemon that dies at start, for the reason it does on a crowded host.
 
 Each wireguard-go daemon takes one inotify instance, and dies at once when it cannot get one (wireguard-go
 itself returns 0 before that). The test runs the module in a user namespace of its own whose inotify instance
@@ -29,10 +29,10 @@ UNSHARE = ["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", 
 
 def run_wg_interface_in_own_namespaces(inotify_limit):
     private_key = subprocess.run(["wg", "genkey"], capture_output=True, text=True, check=True).stdout.strip()
-    arguments = {"name": "wgfvtest", "private_key": private_key, "implementation": "userspace", "persist": False,
-                 "addresses": ["192.168.250.1/24"], "listen_port": 51999}
+    arguments = {"interfaces": [{"name": "wgfvtest", "private_key": private_key, "addresses": ["192.168.250.1/24"],
+                                 "listen_port": 51999}], "implementation": "userspace", "persist": False}
     ansible = [str(simservers.REPO_ROOT / ".venv" / "bin" / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
-               "-e", "ansible_python_interpreter=%s" % sys.executable, "-m", "fakevpc.vpc.wg_interface",
+               "-e", "ansible_python_interpreter=%s" % sys.executable, "-m", "fakevpc.vpc.wg_interfaces",
                "-a", json.dumps(arguments)]
     script = "\n".join([
         "set -e",

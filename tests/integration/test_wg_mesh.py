@@ -1,7 +1,7 @@
 # Copyright (c) fakevpc developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Integration of wg_mesh_plan, wg_keys and wg_interface on three simulated servers (wireguard-go).
+"""Integration of wg_mesh_plan, wg_keys and wg_interfaces on three simulated servers (wireguard-go).
 
 One mesh per module, applied once by the fixture; the tests run in file order and each leaves the mesh
 in a state the next one expects (the last one removes everything).
@@ -64,7 +64,7 @@ class Mesh:
         return run
 
     def results(self, run: simservers.PlaybookRun | None = None) -> dict[str, list[dict]]:
-        """Per host, the registered wg_interface results (one per interface of the plan) of the last run,
+        """Per host, the wg_interfaces result of each interface of the plan of the last run,
         as the playbook's last task printed them."""
         run = run or self.runs[-1]
         out = {}

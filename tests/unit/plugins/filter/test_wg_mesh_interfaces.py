@@ -38,3 +38,8 @@ def test_every_interface_gets_the_key_its_address_and_its_peers():
 def test_a_missing_preshared_key_names_the_interface_and_the_host():
     with pytest.raises(AnsibleFilterError, match="wgvpc3: no preshared key for c"):
         wg_mesh_interfaces(INTERFACES, "K", {"b": "PB", "c": "PC"}, {"b": "SB"})
+
+
+def test_a_missing_public_key_names_the_interface_and_the_host():
+    with pytest.raises(AnsibleFilterError, match="wgvpc3: no public key for c"):
+        wg_mesh_interfaces(INTERFACES, "K", {"b": "PB"}, {"b": "SB", "c": "SC"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.fakevpc.vpc.plugins.modules import wg_keys_info
 
-from test_wg_interface import DUMP_TWO_PEERS, PEER_A, PRIVATE, PSK, PUBLIC, tools  # noqa: F401  # pylint: disable=unused-import
+from test_wg_interfaces import DUMP_TWO_PEERS, PEER_A, PRIVATE, PSK, PUBLIC, tools  # noqa: F401  # pylint: disable=unused-import
 
 LIST = ("wg", "show", "interfaces")
 
