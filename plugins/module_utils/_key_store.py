@@ -21,6 +21,8 @@ import errno
 import os
 import stat
 
+from ansible_collections.fakevpc.vpc.plugins.module_utils._files import create_file, make_directories
+
 DIRECTORY_MODE = 0o700
 FILE_MODE = 0o600
 
@@ -75,8 +77,7 @@ class KeyStore:
             parent = os.path.dirname(os.path.abspath(self.path))
             if not os.path.isdir(parent):
                 os.makedirs(parent)
-            os.mkdir(self.path, DIRECTORY_MODE)
-            os.chmod(self.path, DIRECTORY_MODE)  # the umask may have taken bits we asked for: never any we did not
+            make_directories(self.path, DIRECTORY_MODE)  # exactly 0700, whatever the umask
         try:
             self.descriptor = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         except OSError as error:
@@ -121,21 +122,8 @@ class KeyStore:
 
     def create(self, name, data):
         """Create file name holding data (bytes), mode 0600; never replace a file, even one that appeared meanwhile."""
-        temporary = ".%s.%d.tmp" % (name, os.getpid())
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE,
-                             dir_fd=self.descriptor)
         try:
-            with os.fdopen(descriptor, "wb") as handle:
-                os.fchmod(handle.fileno(), FILE_MODE)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(temporary, name, src_dir_fd=self.descriptor, dst_dir_fd=self.descriptor)
-            except FileExistsError:
-                raise KeyDirectoryError(
-                    "%s: appeared while this run was creating it (another run at the same time?): rerun"
-                    % self.file_path(name))
-        finally:
-            os.unlink(temporary, dir_fd=self.descriptor)
-        os.fsync(self.descriptor)
+            create_file(self.descriptor, name, data)
+        except FileExistsError:
+            raise KeyDirectoryError(
+                "%s: appeared while this run was creating it (another run at the same time?): rerun" % self.file_path(name))

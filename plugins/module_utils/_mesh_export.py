@@ -19,7 +19,7 @@ import stat
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys, _wireguard
-from ansible_collections.fakevpc.vpc.plugins.module_utils._files import replace_file
+from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
 from ansible_collections.fakevpc.vpc.plugins.module_utils._key_store import KeyDirectoryError, KeyStore
 from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_keys import PlainKeys, preshared_key_name, private_key_name
 
@@ -133,9 +133,7 @@ def export(params, check_mode, codec):
             diffs.append({"before_header": file_path, "after_header": file_path, "before": before or "", "after": text})
         if check_mode:
             continue
-        if not os.path.isdir(path):
-            os.makedirs(path, DIRECTORY_MODE)
-            os.chmod(path, DIRECTORY_MODE)
+        make_directories(path, DIRECTORY_MODE)
         replace_file(file_path, text, FILE_MODE)
     if os.path.isdir(path):
         for name in sorted(os.listdir(path)):

@@ -17,7 +17,7 @@ import re
 import socket
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys, _wireguard
-from ansible_collections.fakevpc.vpc.plugins.module_utils._files import replace_file
+from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
 
 INTERFACE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,15}\Z")  # with .match: the whole name, no final newline
 SYSTEMD_RUNNING = "/run/systemd/system"
@@ -346,10 +346,8 @@ class WireGuardInterface:
             os.chmod(self.config_path, 0o600)
 
     def write_config_file(self, text):
-        directory = self.params["config_dir"]
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
-        replace_file(self.config_path, text, 0o600)
+        make_directories(self.params["config_dir"], 0o700)
+        replace_file(self.config_path, text, 0o600, module=self.module)
 
     def unpersist(self):
         if os.path.isdir(SYSTEMD_RUNNING) and self.unit_enabled():

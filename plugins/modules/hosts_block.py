@@ -86,9 +86,9 @@ changed_files:
 
 import glob
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fakevpc.vpc.plugins.module_utils._files import replace_file
 
 
 def with_block(text, begin, end, block_lines):
@@ -113,14 +113,6 @@ def read(path):
         return None
     with open(path) as handle:
         return handle.read()
-
-
-def write(module, path, text):
-    """Replace path atomically (keeping its mode and owner); in place when it is a mount point."""
-    descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".%s." % os.path.basename(path))
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
-    module.atomic_move(temporary, path, unsafe_writes=True)
 
 
 def main():
@@ -157,7 +149,8 @@ def main():
         changed_files.append(path)
         diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": after})
         if not module.check_mode:
-            write(module, path, after)
+            # Keeping the file's mode and owner; in place when it is a mount point (as in `ip netns exec`).
+            replace_file(path, after, mode=None, module=module, unsafe_writes=True)
     result = {"changed": bool(changed_files), "changed_files": changed_files}
     if module._diff:
         result["diff"] = diffs

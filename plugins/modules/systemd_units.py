@@ -165,7 +165,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
-from ansible_collections.fakevpc.vpc.plugins.module_utils._files import replace_file
+from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
 
 UNIT_NAME_CHARACTER = r"[A-Za-z0-9:_.@\\-]"
 # A unit name systemctl cannot take for an option: no leading '-', no '/'.
@@ -273,20 +273,11 @@ class SystemdUnits:
             "after": to_text(wanted["content"]) if wanted else "",
         })
 
-    def make_parents(self, directory):
-        missing = []
-        while not os.path.isdir(directory):
-            missing.append(directory)
-            directory = os.path.dirname(directory)
-        for path in reversed(missing):
-            os.mkdir(path)
-            os.chmod(path, DIRECTORY_MODE)
-
     def write_file(self, wanted):
         path = wanted["path"]
         try:
-            self.make_parents(os.path.dirname(path))
-            replace_file(path, wanted["content"], wanted["mode"], self.owner)
+            make_directories(os.path.dirname(path), DIRECTORY_MODE)
+            replace_file(path, wanted["content"], wanted["mode"], self.owner, module=self.module)
         except OSError as error:
             self.module.fail_json(msg="cannot write %s: %s" % (path, error), **self.result)
 

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
 import socket
@@ -16,25 +14,6 @@ import pytest
 
 from ansible.module_utils import basic
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_interface
-
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19: a module reads its arguments from basic._ANSIBLE_ARGS
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
-
-
-@pytest.fixture
-def module_args():
-    """patch_module_args(args), a context manager that hands args to the next AnsibleModule (any ansible-core)."""
-    return patch_module_args
 
 
 class ModuleExit(Exception):
@@ -54,14 +33,14 @@ def _fail_json(self, msg, **result):
 
 
 @pytest.fixture
-def run_module(monkeypatch):
+def run_module(monkeypatch, module_args):
     """run_module(module, args, check_mode=False, diff=False) -> (result, failed)."""
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
 
     def run(module, args, check_mode=False, diff=False):
         args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-        with patch_module_args(args), pytest.raises(ModuleExit) as caught:
+        with module_args(args), pytest.raises(ModuleExit) as caught:
             module.main()
         return caught.value.result, caught.value.failed
 
