@@ -43,6 +43,7 @@ import ipaddress
 import re
 import socket
 
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_names import IFNAMSIZ
 from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_bool, as_int, control_characters, fullmatch, int_in_range
 
 DEFAULT_OFFSET = 1
@@ -51,7 +52,6 @@ DEFAULT_PORT = 51820
 DEFAULT_KEEPALIVE = 25
 DEFAULT_IFACE_PREFIX = "wgvpc"
 MAX_INDEX = 254
-IFNAMSIZ = 15
 
 MAX_DNS_NAME = 253
 # 0 keeps WireGuard's default (1420). Below 1280 a link cannot carry IPv6 (RFC 8200); 65535 is the largest IP

@@ -7,7 +7,7 @@
 
 A private module of the fakevpc.vpc collection: its interface may change without notice.
 
-Linux limits an interface name to 15 characters (IFNAMSIZ - 1). A name that fits is
+Linux limits an interface name to 15 bytes (IFNAMSIZ - 1, the one constant of it here). A name that fits is
 used as it is; a longer one keeps a readable head and ends with a short hash of the
 whole name, so it stays stable from run to run and two long names that share a head
 still differ.
@@ -21,8 +21,10 @@ import re
 IFNAMSIZ = 15
 HASH_LENGTH = 5
 
-# What the kernel accepts is wider; we keep to names every tool (ip, iptables, sysctl, systemd) handles.
-INTERFACE_NAME = re.compile(r"[A-Za-z0-9_-]{1,15}")
+# The kernel's rule (dev_valid_name: 1 to 15 bytes, not '.' or '..', no '/', ':' or white space), narrowed to the
+# characters every tool handles (ip, iptables, sysctl in its '/' form, systemd): no glob, no iptables wildcard '+', no
+# systemd specifier '%', no control character.
+INTERFACE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,%d}" % IFNAMSIZ)
 NAMESPACE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 CHAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,28}")
 BUILTIN_CHAINS = frozenset(["INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING"])
@@ -42,8 +44,11 @@ def interface_name(prefix, *parts):
     return "%s-%s" % (head, digest)
 
 
+INTERFACE_NAME_RULE = "1 to %d letters, digits, '.', '_', '-'; not '.' or '..'" % IFNAMSIZ
+
+
 def is_interface_name(name):
-    return isinstance(name, str) and bool(INTERFACE_NAME.fullmatch(name))
+    return isinstance(name, str) and bool(INTERFACE_NAME.fullmatch(name)) and name not in (".", "..")
 
 
 def is_namespace_name(name):

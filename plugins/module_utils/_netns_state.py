@@ -3,46 +3,20 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The base of the netns modules: compare live with wanted state, then act, or in check mode only report.
+"""The base of the netns modules: a State whose module's O(state) says which of present() and absent() to run.
 
 A private module of the fakevpc.vpc collection: its interface may change without notice.
-
-A subclass reads one kind of thing (a namespace, a link, a chain) and implements present() and
-absent(); act() is the one place where check mode skips a change, and add_diff() the one shape of
-their diffs.
 """
 
 from __future__ import annotations
+
+from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
 # What ip (and so ip netns exec) prints when the named namespace does not exist.
 MISSING_NAMESPACE = "Cannot open network namespace"
 
 
-class NetnsState:
-    def __init__(self, module, runner, result):
-        self.module = module
-        self.runner = runner
-        self.params = module.params
-        self.changed = False
-        self.result = result
-
-    def act(self, tool, *args, **kwargs):
-        """Run a command that changes something, except in check mode; either way the module reports a change."""
-        self.changed = True
-        if not self.module.check_mode:
-            self.runner.run(tool, *args, **kwargs)
-
-    def add_diff(self, subject, before, after):
-        if self.module._diff:
-            self.result["diff"] = {"before_header": "%s (live)" % subject, "after_header": "%s (wanted)" % subject,
-                                   "before": before, "after": after}
-
-    def present(self):
-        raise NotImplementedError
-
-    def absent(self):
-        raise NotImplementedError
-
+class NetnsState(State):
     def run_and_exit(self):
         """Bring about the state the module's O(state) asks for, and exit with the result."""
         if self.params["state"] == "present":

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import control_characters, fullmatch
+from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import control_characters, fullmatch, is_int
 
 USER_NAME = re.compile(r"[a-z_][a-z0-9_-]*[$]?")
 USER_NAME_MAX = 32
@@ -115,7 +115,7 @@ def exec_line(command):
 def value(text):
     """A plain directive value (Description=, a path, ...): '%' doubled; control characters and a final
     backslash (a line continuation) refused."""
-    if isinstance(text, int) and not isinstance(text, bool):
+    if is_int(text):
         text = str(text)
     _refuse_control(text)
     if text.endswith("\\"):

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 
-from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys, _wireguard
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names, _wg_keys, _wireguard
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
+from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
-INTERFACE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,15}\Z")  # with .match: the whole name, no final newline
 SYSTEMD_RUNNING = "/run/systemd/system"
 # Where wireguard-go listens for `wg` (its UAPI socket, <interface>.sock), and how long a new one may take to answer.
 UAPI_DIR = "/var/run/wireguard"
@@ -45,8 +44,8 @@ FORWARDING = "/proc/sys/net/ipv4/conf/%s/forwarding"
 
 
 def check_name(module, name, where="name"):
-    if not INTERFACE_NAME.match(name):
-        module.fail_json(msg="%s: %r is not an interface name (1 to 15 letters, digits, '.', '_', '-')" % (where, name))
+    if not names.is_interface_name(name):
+        module.fail_json(msg="%s: %r is not an interface name (%s)" % (where, name, names.INTERFACE_NAME_RULE))
 
 
 def resolved_endpoints(endpoint):
@@ -97,23 +96,20 @@ def inotify_instances_limit():
         return "unknown"
 
 
-class WireGuardInterface:
+class WireGuardInterface(State):
     """One interface: read the live state, compare with the wanted one, act on the difference."""
 
     def __init__(self, module, runner, params, where=""):
         """params: the interface's options (name, private_key, listen_port, addresses, mtu, peers,
         implementation, config_dir, persist), as an item of wg_interfaces' interfaces; where: how
         failure messages name the options (empty for a module's top level, else e.g. 'interfaces[1]: ')."""
+        super().__init__(module, runner, {"peers_added": [], "peers_updated": [], "peers_removed": [],
+                                          "implementation": None}, params=params)
         self.where = where
-        self.module = module
         self.run = runner.run
-        self.runner = runner
-        self.params = params
         self.name = params["name"]
         self.config_path = os.path.join(params["config_dir"], "%s.conf" % self.name)
-        self.changed = False
         self.wanted = None
-        self.result = {"peers_added": [], "peers_updated": [], "peers_removed": [], "implementation": None}
 
     # -- reading ------------------------------------------------------------------------------
     def read_link(self):
@@ -231,12 +227,6 @@ class WireGuardInterface:
         }
 
     # -- acting -------------------------------------------------------------------------------
-    def act(self, tool, *args, **kwargs):
-        """Record a change and run it unless in check mode."""
-        self.changed = True
-        if not self.module.check_mode:
-            self.run(tool, *args, **kwargs)
-
     def create(self):
         implementation = self.params["implementation"]
         if self.module.check_mode:
@@ -387,7 +377,7 @@ class WireGuardInterface:
         self.apply_forwarding(start, wanted)
         if self.params["persist"]:
             self.persist(wanted)
-        self.add_diff(self.managed_view(live, wanted) if existed else None, wanted)
+        self.add_config_diff(self.managed_view(live, wanted) if existed else None, wanted)
 
     def unit_active(self):
         rc, _stdout, _stderr = self.run("systemctl", "is-active", "--quiet", self.systemd_unit(), check_rc=False)
@@ -407,7 +397,7 @@ class WireGuardInterface:
             if not stopped or self.module.check_mode or self.read_link() is not None:
                 self.act("ip", "link", "del", "dev", self.name)
         self.unpersist()
-        self.add_diff(self.managed_view(live, None), None)
+        self.add_config_diff(self.managed_view(live, None), None)
 
     def implementation_of(self, link):
         kind = link.get("linkinfo", {}).get("info_kind")
@@ -417,12 +407,8 @@ class WireGuardInterface:
             return "userspace"
         self.module.fail_json(msg="%s exists and is not a WireGuard interface (kind %s)" % (self.name, kind))
 
-    def add_diff(self, before, after):
-        if not self.module._diff:
-            return
-        self.result["diff"] = {
-            "before_header": "%s (live)" % self.name,
-            "after_header": "%s (wanted)" % self.name,
-            "before": _wireguard.render_config(before, redact=True, before=before) if before else "",
-            "after": _wireguard.render_config(after, redact=True, before=before) if after else "",
-        }
+    def add_config_diff(self, before, after):
+        """The diff in wg-quick form, keys hidden."""
+        if self.module._diff:
+            self.add_diff(self.name, _wireguard.render_config(before, redact=True, before=before) if before else "",
+                          _wireguard.render_config(after, redact=True, before=before) if after else "")

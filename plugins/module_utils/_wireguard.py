@@ -13,10 +13,9 @@ persistent_keepalive}. None means "not set" (or, in a wanted state, "not managed
 
 from __future__ import annotations
 
-import base64
-import binascii
 import ipaddress
 
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys
 from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_int, int_in_range
 
 NONE = "(none)"
@@ -37,15 +36,10 @@ def normalise_addresses(addresses):
 
 def clamped_private_key(key):
     """The key as WireGuard stores it (Curve25519 clamping), so `wg show` compares equal."""
-    try:
-        raw = bytearray(base64.b64decode(key.strip(), validate=True))
-    except (binascii.Error, ValueError):
-        raise ValueError("not base64")
-    if len(raw) != 32:
-        raise ValueError("not 32 bytes")
-    raw[0] &= 248
-    raw[31] = (raw[31] & 127) | 64
-    return base64.b64encode(bytes(raw)).decode("ascii")
+    raw = _wg_keys.decode_key(key)
+    if raw is None:
+        raise ValueError("not a WireGuard key (base64 of 32 bytes)")
+    return _wg_keys.encode_key(_wg_keys.clamp_private_key(raw))
 
 
 def _optional(field):

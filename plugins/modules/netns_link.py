@@ -22,7 +22,7 @@ requirements:
   - C(ip) (iproute2) on the target; C(sysctl) with O(rp_filter).
 options:
   name:
-    description: The interface name, 1 to 15 letters, digits, C(_) or C(-).
+    description: The interface name, 1 to 15 letters, digits, C(.), C(_) or C(-) (not C(.) or C(..)).
     type: str
     required: true
   namespace:
@@ -426,7 +426,7 @@ def main():
     for option, value in (("name", params["name"]), ("master", params["master"] or None),
                           ("peer.name", (params["peer"] or {}).get("name"))):
         if value is not None and not names.is_interface_name(value):
-            module.fail_json(msg="%s: %r is not an interface name (1 to 15 letters, digits, '_', '-')" % (option, value))
+            module.fail_json(msg="%s: %r is not an interface name (%s)" % (option, value, names.INTERFACE_NAME_RULE))
     for option, value in (("namespace", params["namespace"]), ("peer.namespace", (params["peer"] or {}).get("namespace"))):
         if value is not None and not names.is_namespace_name(value):
             module.fail_json(msg="%s: %r is not a namespace name" % (option, value))

@@ -166,6 +166,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
+from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import int_in_range
 
 UNIT_NAME_CHARACTER = r"[A-Za-z0-9:_.@\\-]"
 # A unit name systemctl cannot take for an option: no leading '-', no '/'.
@@ -192,7 +193,7 @@ class SystemdUnits:
 
     # -- wanted state -------------------------------------------------------------------------
     def parse_mode(self, value, where):
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o7777:
+        if int_in_range(value, 0, 0o7777):
             return value
         if isinstance(value, str) and OCTAL_MODE.fullmatch(value):
             return int(value, 8)

@@ -37,7 +37,7 @@ options:
     default: []
     suboptions:
       name:
-        description: The interface name, at most 15 characters.
+        description: The interface name, 1 to 15 letters, digits, C(.), C(_) or C(-) (not C(.) or C(..)).
         type: str
         required: true
       private_key:

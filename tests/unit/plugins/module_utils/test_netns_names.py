@@ -33,7 +33,8 @@ def test_the_head_never_ends_with_a_separator_before_the_hash():
 
 
 @pytest.mark.parametrize("name, ok", [("eth0", True), ("br-a_b", True), ("", False), ("a" * 16, False),
-                                      ("a b", False), ("a/b", False), ("a.b", False), (None, False)])
+                                      ("a b", False), ("a/b", False), ("a.b", True), (".", False),
+                                      ("..", False), ("a:b", False), ("a+", False), (None, False)])
 def test_interface_names(name, ok):
     assert names.is_interface_name(name) is ok
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.fakevpc.vpc.plugins.module_utils._wg_interface import INTERFACE_NAME
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_names import is_interface_name
 from ansible_collections.fakevpc.vpc.plugins.module_utils._wireguard import split_endpoint
 
 
@@ -33,4 +33,4 @@ def test_bad_endpoints_raise_the_modules_value_error(endpoint):
     ("", False),
 ])
 def test_interface_names_match_whole(name, valid):
-    assert (INTERFACE_NAME.match(name) is not None) == valid
+    assert is_interface_name(name) == valid
