@@ -214,6 +214,19 @@ class MeshKeys:
         return adopted
 
 
+def live_keys(readings):
+    """{"live": {host: live}, "secrets": {host: secrets}} of the (host, result of wg_keys_info) pairs of readings, a
+    later reading of a host replacing an earlier one; secrets are {} where they were not read. Raises ValueError
+    naming a host whose result holds no reading."""
+    live, secrets = {}, {}
+    for host, result in readings:
+        if not isinstance(result, dict) or "live" not in result:
+            raise ValueError("%s: no keys read (the task that reads them was skipped or failed?)" % host)
+        live[host] = result["live"]
+        secrets[host] = result.get("secrets", {})
+    return {"live": live, "secrets": secrets}
+
+
 def missing_private_keys(path, hosts):
     """The hosts whose private key file is not in the key directory path (all of them when it does not exist).
 
