@@ -5,12 +5,12 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible_collections.fakevpc.vpc.plugins.modules import netns
+
+from fake_tools import FakeTools, install
 
 LIST = ("ip", "-j", "netns", "list")
 LO = ("ip", "-n", "web", "-j", "link", "show", "dev", "lo")
@@ -19,32 +19,9 @@ LO_UP = json.dumps([{"ifname": "lo", "flags": ["LOOPBACK", "UP", "LOWER_UP"]}])
 LO_DOWN = json.dumps([{"ifname": "lo", "flags": ["LOOPBACK"]}])
 
 
-class FakeTools:
-    """Answers run_command from a table of (command, binaries by basename) -> (rc, stdout, stderr)."""
-
-    def __init__(self, answers):
-        self.answers = answers
-        self.commands = []
-
-    def __call__(self, args, data=None, environ_update=None, **kwargs):
-        assert environ_update == {"LC_ALL": "C", "LANG": "C"}
-        command = tuple(os.path.basename(arg) if arg.startswith("/usr/bin/") else arg for arg in args)
-        self.commands.append(command)
-        answer = self.answers.get(command, (0, "", ""))
-        return answer.pop(0) if isinstance(answer, list) else answer
-
-    def mutating(self):
-        return [c for c in self.commands if c not in (LIST, LO, PIDS)]
-
-
 @pytest.fixture
 def tools(monkeypatch):
-    def install(answers):
-        fake = FakeTools(answers)
-        monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, args, **kwargs: fake(args, **kwargs))
-        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, required=False: "/usr/bin/" + name)
-        return fake
-    return install
+    return lambda answers: install(monkeypatch, FakeTools(answers, reads=(LIST, LO, PIDS)))
 
 
 def listing(*names):

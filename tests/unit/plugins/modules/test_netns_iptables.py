@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_rules import rule_tag
 from ansible_collections.fakevpc.vpc.plugins.modules import netns_iptables
+
+from fake_tools import FakeTools, install
 
 VERSION = ("iptables", "--version")
 NFT_VERSION = (0, "iptables v1.8.9 (nf_tables)\n", "")
@@ -32,37 +32,19 @@ def check_command(rule):
     return ("iptables", "-w", "-t", "nat", "-C", "NVPC-POST") + tuple(rule.split()) + ("-m", "comment", "--comment", rule_tag(rule.split()))
 
 
-class FakeTools:
-    def __init__(self, answers):
-        self.answers = answers
-        self.calls = []
-
-    def __call__(self, args, data=None, environ_update=None, **kwargs):
-        assert environ_update == {"LC_ALL": "C", "LANG": "C"}
-        command = tuple(os.path.basename(arg) if arg.startswith("/usr/bin/") else arg for arg in args)
-        self.calls.append((command, data))
-        answer = self.answers.get(command, (0, "", ""))
-        return answer.pop(0) if isinstance(answer, list) else answer
-
-    @property
-    def commands(self):
-        return [command for command, _data in self.calls]
-
+class IptablesTools(FakeTools):
     def batches(self):
+        """The iptables-restore batches, in order."""
         return [data for command, data in self.calls if "--noflush" in command]
 
 
 @pytest.fixture
 def tools(monkeypatch):
-    def install(answers, nft=True):
+    def make(answers, nft=True):
         table = {VERSION: NFT_VERSION}
         table.update(answers)
-        fake = FakeTools(table)
-        monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, args, **kwargs: fake(args, **kwargs))
-        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path",
-                            lambda self, name, required=False: "/usr/bin/" + name if nft or name != "nft" else None)
-        return fake
-    return install
+        return install(monkeypatch, IptablesTools(table), missing=() if nft else ("nft",))
+    return make
 
 
 def post_args(**overrides):

@@ -5,37 +5,17 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible_collections.fakevpc.vpc.plugins.modules import netns_link
 
-
-class FakeTools:
-    """Answers run_command from a table of (command, binaries by basename) -> (rc, stdout, stderr)."""
-
-    def __init__(self, answers):
-        self.answers = answers
-        self.commands = []
-
-    def __call__(self, args, data=None, environ_update=None, **kwargs):
-        assert environ_update == {"LC_ALL": "C", "LANG": "C"}
-        command = tuple(os.path.basename(arg) if arg.startswith("/usr/bin/") else arg for arg in args)
-        self.commands.append(command)
-        answer = self.answers.get(command, (0, "", ""))
-        return answer.pop(0) if isinstance(answer, list) else answer
+from fake_tools import FakeTools, install
 
 
 @pytest.fixture
 def tools(monkeypatch):
-    def install(answers):
-        fake = FakeTools(answers)
-        monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, args, **kwargs: fake(args, **kwargs))
-        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, required=False: "/usr/bin/" + name)
-        return fake
-    return install
+    return lambda answers: install(monkeypatch, FakeTools(answers))
 
 
 def link_json(name, kind, up=True, master=None, mtu=1500):

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible_collections.fakevpc.vpc.plugins.module_utils._wireguard import clamped_private_key
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_interface
 from ansible_collections.fakevpc.vpc.plugins.modules import wg_interfaces
+
+from fake_tools import FakeTools, install
 
 PRIVATE = "SJ64ZXQO5IKAeVjUZnMAseojmdGHwVGhvw5ch1FoN0E="
 PUBLIC = "5pGSl99oWkrQkKbLqtxXIL5SgjH7nDNwe8OV7snUGhI="
@@ -44,41 +44,16 @@ READ = [
 ]
 
 
-class FakeTools:
-    """Answers run_command from a table of (command without binary path) -> (rc, stdout, stderr)."""
-
-    def __init__(self, answers):
-        self.answers = answers
-        self.calls = []
-
-    def __call__(self, args, data=None, environ_update=None, **kwargs):
-        assert environ_update == {"LC_ALL": "C", "LANG": "C"}
-        command = (os.path.basename(args[0]),) + tuple(args[1:])
-        self.calls.append((command, data))
-        answer = self.answers.get(command, (0, "", ""))
-        return answer.pop(0) if isinstance(answer, list) else answer
-
-    @property
-    def commands(self):
-        return [command for command, _data in self.calls]
-
-    def mutating(self):
-        return [c for c in self.commands if c not in READ + [("wg", "show", "interfaces")]
-                and c[:3] not in (("systemctl", "is-enabled", "--quiet"), ("systemctl", "is-active", "--quiet"))]
-
-
 @pytest.fixture
 def tools(monkeypatch, tmp_path):
-    def install(answers, systemd=False):
-        fake = FakeTools(answers)
-        monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, args, **kwargs: fake(args, **kwargs))
-        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, required=False: "/usr/bin/" + name)
+    def make(answers, systemd=False):
         systemd_dir = tmp_path / "run-systemd"
         if systemd:
             systemd_dir.mkdir()
         monkeypatch.setattr(_wg_interface, "SYSTEMD_RUNNING", str(systemd_dir))
-        return fake
-    return install
+        reads = READ + [("wg", "show", "interfaces"), ("systemctl", "is-enabled", "--quiet"), ("systemctl", "is-active", "--quiet")]
+        return install(monkeypatch, FakeTools(answers, reads=reads, only_tool=True))
+    return make
 
 
 def server_args(tmp_path, **overrides):
