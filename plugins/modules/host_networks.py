@@ -17,12 +17,9 @@ description:
     before any change, and refuses a VPC whose CIDR covers one of the host's own networks.
 requirements:
   - C(ip) (iproute2) on the target.
-options:
-  namespace:
-    description: The named network namespace (C(ip netns)) to read; the host's when omitted.
-    type: str
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
+  - fakevpc.vpc.namespace
 attributes:
   check_mode:
     support: full

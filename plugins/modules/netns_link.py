@@ -25,9 +25,6 @@ options:
     description: The interface name, 1 to 15 letters, digits, C(.), C(_) or C(-) (not C(.) or C(..)).
     type: str
     required: true
-  namespace:
-    description: The named network namespace (C(ip netns)) the link lives in; the host's when omitted.
-    type: str
   state:
     description: V(absent) deletes the link (a veth pair goes as a whole).
     type: str
@@ -93,6 +90,7 @@ options:
     choices: [0, 1, 2]
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
+  - fakevpc.vpc.namespace
 attributes:
   check_mode:
     support: full
