@@ -21,7 +21,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_in
 NONE = "(none)"
 HIDDEN = "(hidden)"
 HIDDEN_CHANGED = "(hidden, changes)"
-CONFIG_HEADER = "# Managed by fakevpc.vpc.wg_interface: local changes are overwritten.\n"
+CONFIG_HEADER = "# Managed by fakevpc.vpc (wg_interfaces): local changes are overwritten.\n"
 
 
 def normalise_networks(networks):
