@@ -18,9 +18,9 @@ description:
     with one of them, each as C(<file>.next) next to the old one (created only, mode C(0600), vault-encrypted as
     M(fakevpc.vpc.wg_keys) encrypts new keys), then the marker file C(rotation.staged) naming the servers. From then
     on M(fakevpc.vpc.wg_keys) returns the staged keys as the wanted ones. When a rotation is already staged (a run
-    that failed), nothing new is staged: the staged keys are the state, and the rerun completes that rotation; a
+    that failed), nothing new is staged (the staged keys are the state) and the rerun completes that rotation; a
     request naming other servers is then refused. Staged files left by a staging that stopped before its marker were
-    never used: those the request needs are kept, the others removed.
+    never used; those the request needs are kept, the others removed.
   - O(state=complete) replaces every old key file with its staged one (preshared keys first, private keys last) and
     then removes the marker, only once every server of the mesh has been read (O(live)), every rotated server runs
     its new public key and no server peers with an old one; otherwise it fails naming the servers, and changes
