@@ -59,10 +59,11 @@ class Pings:
             answers = sorted((int(sequence), float(stamp)) for stamp, sequence in
                              re.findall(r"^\[(\d+\.\d+)\] .*icmp_seq=(\d+)", output, re.MULTILINE))
             sequences = [sequence for sequence, _stamp in answers]
-            last = sequences[-1] if sequences else 0
+            # Every request sent but the last one, which may still be in flight when ping is stopped.
+            sent = int(re.search(r"^(\d+) packets transmitted", output, re.MULTILINE).group(1))
             stamps = [stamp for _sequence, stamp in answers]
             gap = max((b - a for a, b in zip(stamps, stamps[1:])), default=0.0) * 1000
-            results[pair] = (len(answers), sorted(set(range(1, last + 1)) - set(sequences)), gap, output)
+            results[pair] = (len(answers), sorted(set(range(1, sent)) - set(sequences)), gap, output)
         return results
 
 
