@@ -55,7 +55,7 @@ def rotation_request(value, servers, variable=VARIABLE):
     if value is None:
         return []
     if isinstance(value, str):
-        names = [part.strip() for part in value.split(",")] if value.strip() else []
+        names = [part.strip(" ") for part in value.split(",")] if value.strip(" ") else []
     elif isinstance(value, (list, tuple)):
         names = list(value)
     else:
