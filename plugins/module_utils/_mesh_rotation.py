@@ -120,6 +120,9 @@ class KeyRotation:
                     old_public[host] = _wg_keys.public_key(current[name])
             servers = [host for host in self.hosts if host not in self.external]
             problems = _key_rotation.completion_problems(rotating, new_public, old_public, live, servers)
+            if problems and self.check_mode:
+                # Check mode changed no server: the rotation would complete once the converge ran.
+                return dict(changed=True, rotated=rotating, replaced=[], pending=problems)
             if problems:
                 raise KeyDirectoryError(
                     "the rotation of %s is not complete: %s. The new keys stay staged in %s and the old ones in place;"

@@ -24,7 +24,8 @@ description:
   - O(state=complete) replaces every old key file with its staged one (preshared keys first, private keys last) and
     then removes the marker, only once every server of the mesh has been read (O(live)), every rotated server runs
     its new public key and no server peers with an old one; otherwise it fails naming the servers, and changes
-    nothing. Without a staged rotation it does nothing.
+    nothing. Without a staged rotation it does nothing. In check mode, where no server was converged, it reports the
+    change it would make once they run the new keys (and why they do not yet, in RV(pending)).
   - "It runs on the controller, as an action plugin (use C(run_once: true)); it needs the Python C(cryptography)
     library there. Keys are never returned, shown in a diff or passed in a command line."
 requirements:
@@ -129,6 +130,11 @@ rotated:
 replaced:
   description: With O(state=complete), the key files replaced by their staged ones, in that order.
   returned: when O(state=complete)
+  type: list
+  elements: str
+pending:
+  description: In check mode with O(state=complete), why the servers do not run the new keys yet.
+  returned: in check mode, when they do not
   type: list
   elements: str
 """

@@ -95,6 +95,8 @@ def test_completion_replaces_the_old_keys_only_once_no_server_runs_them(key_dir)
     del unread["s3"]
     assert "host 's3': the keys it runs were not read" in rotation(key_dir, "complete", live=unread)["msg"]
     assert rotation(key_dir, "complete", live=running(during), check_mode=True)["changed"]
+    checked = rotation(key_dir, "complete", live=half, check_mode=True)  # check mode converged no server
+    assert checked["changed"] and checked["replaced"] == [] and "host 's1' still peers" in checked["pending"][0]
     assert files(key_dir) == staged
 
     done = rotation(key_dir, "complete", live=running(during), diff=True)
