@@ -15,6 +15,10 @@ description:
     wanted one and changes only what differs.
   - A peer is added, updated or removed with C(wg set), so the sessions of the other peers are never
     interrupted; the interface is never restarted to change a peer, a key, a port or an address.
+  - The peers change before the private key (a new private key ends the sessions and starts the handshakes, which
+    then use the peers' new preshared keys), and a peer listed under a new key with no endpoint of its own keeps
+    the endpoint of the removed peer with the same allowed IPs (a rotated key of the far end), so this end can start
+    the handshake at once.
   - Uses kernel WireGuard where the kernel has it and C(wireguard-go) where it does not (O(implementation)).
   - "Persistence: with O(persist) it writes a C(wg-quick) file C(<config_dir>/<name>.conf) (mode C(0600)) with the
     private key in its C([Interface]) section (never loaded only through a C(PostUp) hook) and C(Table = off)

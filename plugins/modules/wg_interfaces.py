@@ -16,6 +16,8 @@ description:
     WireGuard interfaces whose name matches O(prune_pattern) and that are not listed.
   - One call instead of one per interface, which matters on slow hosts (a mesh of N servers has N-1 interfaces on each).
   - Unlisted interfaces are removed first, so a port or an address they held is free for the listed ones.
+  - As in M(fakevpc.vpc.wg_interface), an interface's peers change before its private key, and a peer listed under a
+    new key with no endpoint of its own keeps the endpoint of the peer with the same allowed IPs it replaces.
 requirements:
   - C(wg) (wireguard-tools) and C(ip) (iproute2) on the target.
   - C(wireguard-go) and C(setsid) (util-linux) on the target when the kernel has no WireGuard.
