@@ -127,3 +127,20 @@ class KeyStore:
         except FileExistsError:
             raise KeyDirectoryError(
                 "%s: appeared while this run was creating it (another run at the same time?): rerun" % self.file_path(name))
+
+    def names(self):
+        """The names of the entries of the directory."""
+        return sorted(os.listdir(self.descriptor))
+
+    def replace(self, source, name):
+        """Rename file source to name, replacing it in one step (a reader sees the old file or the new one)."""
+        os.rename(source, name, src_dir_fd=self.descriptor, dst_dir_fd=self.descriptor)
+        os.fsync(self.descriptor)
+
+    def remove(self, name):
+        """Remove file name (a missing one is not an error)."""
+        try:
+            os.unlink(name, dir_fd=self.descriptor)
+        except FileNotFoundError:
+            return
+        os.fsync(self.descriptor)

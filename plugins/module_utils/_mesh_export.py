@@ -9,7 +9,8 @@ A private module of the fakevpc.vpc collection: its interface may change without
 
 The keys are read through the same store as wg_keys' (_key_store.KeyStore: no symlink followed, the directory and
 files the user's own and private) and decoded by the same codec (the wg_keys action's: vault-encrypted files are
-decrypted in memory), so the export trusts exactly the key files wg_keys trusts.
+decrypted in memory), so the export trusts exactly the key files wg_keys trusts. While a key rotation is staged, the
+wanted key of a file is its staged one, as for wg_keys.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 import stat
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys, _wireguard
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _key_rotation, _wg_keys, _wireguard
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
 from ansible_collections.fakevpc.vpc.plugins.module_utils._key_store import KeyDirectoryError, KeyStore
 from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_keys import PlainKeys, preshared_key_name, private_key_name
@@ -41,16 +42,19 @@ class ExportError(Exception):
 
 
 class _Keys:
-    """The keys of an open KeyStore, by file name, decoded and checked; None for a missing file."""
+    """The wanted keys of an open KeyStore, by file name, decoded and checked; None for a missing file."""
 
     def __init__(self, store, codec):
         self.store = store
         self.codec = codec
         self.cache = {}
+        self.rotation = store.descriptor is not None and store.read(_key_rotation.MARKER) is not None
 
     def get(self, name):
         if name not in self.cache:
             data = self.store.read(name) if self.store.descriptor is not None else None
+            if self.rotation:
+                data = self.store.read(_key_rotation.staged_name(name)) or data
             key = None
             if data is not None:
                 key = self.codec.decode(data, self.store.file_path(name)).strip()

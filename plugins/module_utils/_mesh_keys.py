@@ -7,21 +7,25 @@
 
 A private module of the fakevpc.vpc collection: its interface may change without notice. Used by the wg_keys action
 plugin, on the controller. Files are <host>.key (private key) and <a>+<b>.psk with a < b (preshared key), base64 and a
-newline, or that text vault-encrypted (the action plugin's codec).
+newline, or that text vault-encrypted (the action plugin's codec). While a key rotation is staged (_key_rotation), the
+wanted key of a file is its staged .next one.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
-from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _key_rotation, _wg_keys
+from ansible_collections.fakevpc.vpc.plugins.module_utils._key_rotation import (
+    HOST_NAME,
+    RotationError,
+    preshared_key_name,
+    private_key_name,
+)
 from ansible_collections.fakevpc.vpc.plugins.module_utils._key_store import KeyDirectoryError, KeyStore
-
-HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 
 # The options of the wg_keys module (documented there), checked by its action plugin.
 ARGUMENT_SPEC = dict(
@@ -33,15 +37,6 @@ ARGUMENT_SPEC = dict(
     vault_id=dict(type="str"),
     external=dict(type="list", elements="str", default=[]),
 )
-
-
-def private_key_name(host):
-    return "%s.key" % host
-
-
-def preshared_key_name(host_a, host_b):
-    first, second = sorted((host_a, host_b))
-    return "%s+%s.psk" % (first, second)
 
 
 class PlainKeys:
@@ -57,6 +52,35 @@ class PlainKeys:
     @staticmethod
     def encode(key):
         return (key + "\n").encode("ascii")
+
+
+def read_key(store, codec, name):
+    """The key in file name of the open store (stripped), or None when there is no such file."""
+    data = store.read(name)
+    if data is None:
+        return None
+    file_path = store.file_path(name)
+    key = codec.decode(data, file_path)
+    if _wg_keys.decode_key(key) is None:
+        raise KeyDirectoryError("%s is not a WireGuard key (base64 of 32 bytes); fix or remove it" % file_path)
+    return key.strip()
+
+
+def read_rotation(store, codec, holders):
+    """(rotating servers, {file name: its staged key}) of the rotation staged in the open store; ([], {}) when none."""
+    data = store.read(_key_rotation.MARKER)
+    if data is None:
+        return [], {}
+    try:
+        rotating = _key_rotation.parse_marker(data, store.file_path(_key_rotation.MARKER))
+    except RotationError as error:
+        raise KeyDirectoryError(str(error))
+    staged = {}
+    for name in _key_rotation.rotation_files(rotating, holders):
+        key = read_key(store, codec, _key_rotation.staged_name(name))
+        if key is not None:
+            staged[name] = key
+    return rotating, staged
 
 
 class MeshKeys:
@@ -81,20 +105,13 @@ class MeshKeys:
         self.codec = codec
         self.created = []
         self.adopted = []
+        self.rotating = []
         self.live = live
         self.live_secrets = live_secrets or {}
         self.adopt = adopt
 
     def _read_key(self, name):
-        """The key in file name (stripped), or None when there is no such file."""
-        data = self.store.read(name)
-        if data is None:
-            return None
-        file_path = self.store.file_path(name)
-        key = self.codec.decode(data, file_path)
-        if _wg_keys.decode_key(key) is None:
-            raise KeyDirectoryError("%s is not a WireGuard key (base64 of 32 bytes); fix or remove it" % file_path)
-        return key.strip()
+        return read_key(self.store, self.codec, name)
 
     def apply(self):
         """Read every key first (any untrusted file refuses the run before anything is created), then create the
@@ -102,11 +119,12 @@ class MeshKeys:
         names = [(private_key_name(host), _wg_keys.generate_private_key) for host in self.hosts]
         names += [(preshared_key_name(host_a, host_b), _wg_keys.generate_preshared_key)
                   for host_a, host_b in itertools.combinations(self.hosts, 2)]
-        keys = {}
+        keys, staged = {}, {}
         with self.store:
             if self.store.open(create=False):
                 keys = dict((name, self._read_key(name)) for name, _generate in names)
-            adopted = self._reconcile(keys) if self.live is not None else {}
+                self.rotating, staged = read_rotation(self.store, self.codec, self.hosts)
+            adopted = self._reconcile(keys, staged) if self.live is not None else {}
             missing = [(name, generate) for name, generate in names if keys.get(name) is None]
             self.created = [self.store.file_path(name) for name, _generate in missing]
             self.adopted = [self.store.file_path(name) for name, _generate in missing if name in adopted]
@@ -116,20 +134,25 @@ class MeshKeys:
                 for name, generate in missing:
                     keys[name] = adopted[name] if name in adopted else generate()
                     self.store.create(name, self.codec.encode(keys[name]))
+        keys.update(staged)  # a rotation staged: its new keys are the wanted ones
         public_keys = dict((host, _wg_keys.public_key(keys[private_key_name(host)]))
                            for host in self.hosts if keys.get(private_key_name(host)) is not None)
         preshared_key_files = dict((host, {}) for host in self.hosts)
         for host_a, host_b in itertools.combinations(self.hosts, 2):
-            file_path = self.store.file_path(preshared_key_name(host_a, host_b))
+            file_path = self._wanted_path(preshared_key_name(host_a, host_b), staged)
             preshared_key_files[host_a][host_b] = preshared_key_files[host_b][host_a] = file_path
         return dict(
             changed=bool(self.created),
             public_keys=public_keys,
-            private_key_files=dict((host, self.store.file_path(private_key_name(host))) for host in self.hosts),
+            private_key_files=dict((host, self._wanted_path(private_key_name(host), staged)) for host in self.hosts),
             preshared_key_files=preshared_key_files,
             created=self.created,
             adopted=self.adopted,
+            rotating=self.rotating,
         )
+
+    def _wanted_path(self, name, staged):
+        return self.store.file_path(_key_rotation.staged_name(name) if name in staged else name)
 
     # -- what the servers run -----------------------------------------------------------------
     def _not_read(self, host, what):
@@ -137,9 +160,10 @@ class MeshKeys:
             "host %r: %s is not in %s and the keys the server runs were not read (is it outside this run's --limit?):"
             " a key is created only for a server known to run none; run without --limit" % (host, what, self.store.path))
 
-    def _reconcile(self, keys):
+    def _reconcile(self, keys, staged):
         """Compare the key files with the keys the servers run: refuse a server that runs a key the directory does
-        not have, unless adopting; return {file name: key read back from the servers} (adopt only)."""
+        not have, unless adopting; return {file name: key read back from the servers} (adopt only). A server whose
+        rotation is staged may run its old key or its new one (staged: {file name: new key})."""
         adopted, public = {}, {}
         new = set()  # the hosts whose private key this run creates: nobody can share a preshared key with them yet
         for host in self.hosts:
@@ -154,12 +178,16 @@ class MeshKeys:
             live_keys = list(running["public_keys"]) if running else []
             if keys.get(name) is not None:
                 public[host] = _wg_keys.public_key(keys[name])
-                if live_keys and live_keys != [public[host]]:
+                known = set([public[host]])
+                if name in staged:
+                    public[host] = _wg_keys.public_key(staged[name])
+                    known.add(public[host])
+                if live_keys and not set(live_keys) <= known:
                     raise KeyDirectoryError(
                         "host %r runs its mesh interfaces with the public key %s, not the one of %s (%s): this key"
                         " directory is not the one the mesh was built with; set wg_mesh_key_dir to that one (a new key"
                         " would break every tunnel of the server)"
-                        % (host, ", ".join(live_keys), self.store.file_path(name), public[host]))
+                        % (host, ", ".join(live_keys), self.store.file_path(name), ", ".join(sorted(known))))
                 continue
             if running is None:
                 raise self._not_read(host, name)

@@ -261,14 +261,21 @@ class WireGuardInterface(State):
             self.act("wg", "set", self.name, *args, data=data)
 
     def apply_peers(self, live, wanted):
+        removed = {}
         for key in live["peers"]:
             if key not in wanted["peers"]:
                 self.result["peers_removed"].append(key)
+                removed[key] = live["peers"][key]
                 self.act("wg", "set", self.name, "peer", key, "remove")
         for key, peer in wanted["peers"].items():
             args, data = _wireguard.peer_update(live["peers"].get(key), peer, endpoint_is_current)
             if key not in live["peers"]:
                 self.result["peers_added"].append(key)
+                # A peer whose key changed (a rotation) keeps the address it roams at: this end can then start the
+                # handshake with its new key at once, even when the plan gives it no endpoint to dial.
+                endpoint = _wireguard.inherited_endpoint(removed, peer)
+                if endpoint is not None:
+                    args += ["endpoint", endpoint]
             elif args:
                 self.result["peers_updated"].append(key)
             else:
@@ -370,8 +377,9 @@ class WireGuardInterface(State):
             live = self.read_state(link)
         start = live or {"private_key": None, "listen_port": None, "addresses": [], "mtu": None, "peers": {}, "up": False,
                          "routes": [], "forwarding": None}
-        self.apply_interface(start, wanted)
+        # Peers first: a new private key ends the sessions and starts the handshakes, with the peers' new preshared keys.
         self.apply_peers(start, wanted)
+        self.apply_interface(start, wanted)
         self.apply_link(start, wanted)
         self.apply_routes(start, wanted)
         self.apply_forwarding(start, wanted)

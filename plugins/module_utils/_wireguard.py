@@ -136,6 +136,17 @@ def peer_update(live, wanted, endpoint_is_current):
     return args, data
 
 
+def inherited_endpoint(removed, wanted):
+    """The live endpoint a new peer wanted with no endpoint of its own takes over: that of the removed peer (removed:
+    {public key: live peer}) with the same allowed IPs (the same peer under a new key), or None."""
+    if wanted["endpoint"] is not None or not wanted["allowed_ips"]:
+        return None
+    for peer in removed.values():
+        if peer["endpoint"] is not None and peer["allowed_ips"] == wanted["allowed_ips"]:
+            return peer["endpoint"]
+    return None
+
+
 def _key_line(name, value, redact, before_value):
     if value is None:
         return ""

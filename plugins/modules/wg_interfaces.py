@@ -26,6 +26,10 @@ description:
     C(wireguard-go) process), disabling the unit and removing the file.
   - One call instead of one per interface, which matters on slow hosts (a mesh of N servers has N-1 interfaces on each).
   - Unlisted interfaces are removed first, so a port or an address they held is free for the listed ones.
+  - The peers change before the private key (a new private key ends the sessions and starts the handshakes, which
+    then use the peers' new preshared keys), and a peer listed under a new key with no endpoint of its own keeps
+    the endpoint of the removed peer with the same allowed IPs (a rotated key of the far end), so this end can start
+    the handshake at once.
 requirements:
   - C(wg) (wireguard-tools) and C(ip) (iproute2) on the target.
   - C(wireguard-go) and C(setsid) (util-linux) on the target when the kernel has no WireGuard.

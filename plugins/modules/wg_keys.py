@@ -29,6 +29,9 @@ description:
     (C(chmod 0600 FILE)); nothing is repaired silently, since such a key may already be known to someone else.
   - Keys are created only, never replaced (a new file with C(O_CREAT|O_EXCL), mode C(0600), linked to its name).
   - "Private material is never returned: read it with P(ansible.builtin.file#lookup) in a task with C(no_log: true)."
+  - While a key rotation is staged (M(fakevpc.vpc.wg_keys_rotate), the marker file C(rotation.staged)), the wanted key of
+    a rotated file is its staged C(<file>.next), so RV(public_keys), RV(private_key_files) and RV(preshared_key_files)
+    give the staged ones, and a rotating server may run its old key or its new one.
 requirements:
   - cryptography (on the controller)
 options:
@@ -140,4 +143,10 @@ adopted:
   returned: always
   type: list
   elements: str
+rotating:
+  description: The servers of the key rotation staged in O(path) (see M(fakevpc.vpc.wg_keys_rotate)); empty when none.
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.3.0
 """

@@ -125,6 +125,16 @@ def test_site_from_a_users_project_pings_every_pair_and_reruns_with_no_change(pr
     status, recap = project.playbook("-i", str(inventory), "fakevpc.vpc.status")
     assert status.returncode == 0 and "down" not in status.stdout.split("Show the matrix")[1].split("TASK")[0], \
         status.stdout[-6000:]
+    # The key rotation, by the installed playbook's name: the server's key file changes, nothing stays staged, and
+    # site.yml then has nothing to change.
+    rotated = net.servers[1].name
+    old_key = (project.dir / "wg_keys" / ("%s.key" % rotated)).read_bytes()
+    rotation, recap = project.playbook("-i", str(inventory), "fakevpc.vpc.rotate_keys", "-e", "wg_mesh_rotate=" + rotated)
+    assert rotation.returncode == 0, rotation.stdout[-6000:] + rotation.stderr
+    assert (project.dir / "wg_keys" / ("%s.key" % rotated)).read_bytes() != old_key
+    assert [p.name for p in (project.dir / "wg_keys").iterdir() if p.name.endswith((".next", ".staged"))] == []
+    third, recap = project.playbook("-i", str(inventory), "fakevpc.vpc.site")
+    assert third.returncode == 0 and sum(h["changed"] for h in recap.values()) == 0, third.stdout[-6000:]
     # The README's playbook of the user's own: the collection's playbook imported by name, then a play of theirs.
     readme = (REPO_ROOT / "README.md").read_text()
     (project.dir / "vpc.yml").write_text(readme.split("```yaml\n# vpc.yml\n", 1)[1].split("```", 1)[0])

@@ -86,7 +86,7 @@ def snapshot(label, server):
 
 # Each phase of the side effect, and the server it disturbs (its own probes and the probes to it are not
 # judged for loss).
-DISTURBED = {"add": "server4", "crash": "server2", "reboot": "server3", "remove": "server2"}
+DISTURBED = {"add": "server4", "crash": "server2", "reboot": "server3", "rotate": "server2", "remove": "server2"}
 
 
 _REPLY = re.compile(r"^\[(?P<time>[0-9.]+)\] \d+ bytes from .*icmp_seq=(?P<seq>\d+)")

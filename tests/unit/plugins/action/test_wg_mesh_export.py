@@ -10,7 +10,7 @@ import stat
 
 from ansible.parsing.vault import VaultLib, VaultSecret
 from ansible_collections.fakevpc.vpc.plugins.action.wg_keys import VaultKeys
-from ansible_collections.fakevpc.vpc.plugins.module_utils import _mesh_export, _wg_keys
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _mesh_export, _mesh_rotation, _wg_keys
 from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import build_mesh_plan
 
 PLAN = build_mesh_plan(
@@ -103,3 +103,22 @@ def test_a_key_open_to_others_is_refused(tmp_path):
     result, failed = run_export(args(tmp_path, key_dir, list(PLAN["external_peers"].values())))
     assert failed and "db-east.key: the key file has mode 0644" in result["msg"]
     assert not (tmp_path / "export").exists()
+
+
+def test_a_staged_rotation_exports_the_staged_keys(tmp_path):
+    key_dir = keys(tmp_path)
+    peers = list(PLAN["external_peers"].values())
+    run_export(args(tmp_path, key_dir, peers))
+    conf = tmp_path / "export" / "laptop.conf"
+    before = conf.read_text()
+    old_public = _wg_keys.public_key((key_dir / "db-east.key").read_text())
+    staged = _mesh_rotation.run({"path": str(key_dir), "hosts": PLAN["key_holders"], "state": "staged",
+                                 "external": ["external-laptop"], "rotate": ["db-east"]}, False, False,
+                                lambda params: _mesh_export.PlainKeys)
+    assert staged["changed"], staged
+    result, failed = run_export(args(tmp_path, key_dir, peers))
+    assert not failed and result["written"] == [str(conf)]
+    new_public = _wg_keys.public_key((key_dir / "db-east.key.next").read_text())
+    assert old_public in before and new_public in conf.read_text() and old_public not in conf.read_text()
+    new_psk = (key_dir / "db-east+external-laptop.psk.next").read_text().strip()
+    assert "PresharedKey = %s\n" % new_psk in conf.read_text()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_names import is_interface_name
-from ansible_collections.fakevpc.vpc.plugins.module_utils._wireguard import split_endpoint
+from ansible_collections.fakevpc.vpc.plugins.module_utils._wireguard import inherited_endpoint, split_endpoint
 
 
 @pytest.mark.parametrize("endpoint, expected", [
@@ -34,3 +34,16 @@ def test_bad_endpoints_raise_the_modules_value_error(endpoint):
 ])
 def test_interface_names_match_whole(name, valid):
     assert is_interface_name(name) == valid
+
+
+def peer(endpoint, allowed_ips):
+    return {"endpoint": endpoint, "allowed_ips": allowed_ips, "preshared_key": None, "persistent_keepalive": None}
+
+
+def test_a_peer_under_a_new_key_takes_over_the_endpoint_of_the_peer_it_replaces():
+    removed = {"OLD": peer("10.0.2.2:40000", ["192.168.1.2/32"]), "OTHER": peer("10.0.2.2:40001", ["192.168.1.3/32"])}
+    assert inherited_endpoint(removed, peer(None, ["192.168.1.2/32"])) == "10.0.2.2:40000"
+    assert inherited_endpoint(removed, peer("203.0.113.1:51820", ["192.168.1.2/32"])) is None  # its own wins
+    assert inherited_endpoint(removed, peer(None, ["192.168.1.4/32"])) is None
+    assert inherited_endpoint({"OLD": peer(None, ["192.168.1.2/32"])}, peer(None, ["192.168.1.2/32"])) is None
+    assert inherited_endpoint(removed, peer(None, [])) is None

@@ -104,14 +104,14 @@ def test_creates_a_kernel_interface_and_keys_go_through_stdin_only(run_module, t
     assert not failed and result["changed"] and result["implementation"] == "kernel"
     assert fake.mutating() == [
         ("ip", "link", "add", "dev", "wgvpc0", "type", "wireguard"),
-        ("wg", "set", "wgvpc0", "private-key", "/dev/stdin", "listen-port", "51821"),
         ("wg", "set", "wgvpc0", "peer", PEER_A, "preshared-key", "/dev/stdin", "allowed-ips", "192.168.1.2/32"),
         ("wg", "set", "wgvpc0", "peer", PEER_B, "allowed-ips", "192.168.1.3/32"),
+        ("wg", "set", "wgvpc0", "private-key", "/dev/stdin", "listen-port", "51821"),
         ("ip", "address", "add", "192.168.1.1/24", "dev", "wgvpc0"),
         ("ip", "link", "set", "dev", "wgvpc0", "up"),
     ]
     data = dict(fake.calls)
-    assert data[fake.mutating()[1]] == PRIVATE and data[fake.mutating()[2]] == PSK
+    assert data[fake.mutating()[3]] == PRIVATE and data[fake.mutating()[1]] == PSK
     assert all(PRIVATE not in arg and PSK not in arg for command in fake.commands for arg in command)
     assert result["peers_added"] == [PEER_A, PEER_B]
     config = tmp_path / "wireguard" / "wgvpc0.conf"
@@ -190,6 +190,37 @@ def test_one_peer_changes_without_touching_the_others(run_module, tools, tmp_pat
         ("wg", "set", "wgvpc0", "peer", PEER_C, "endpoint", "198.51.100.4:51824", "allowed-ips", "192.168.1.4/32"),
     ]
     assert (result["peers_added"], result["peers_updated"], result["peers_removed"]) == ([PEER_C], [PEER_A], [PEER_B])
+
+
+def test_a_rotation_changes_the_preshared_keys_before_the_private_key(run_module, tools, tmp_path):
+    fake = tools(existing())
+    other_key, other_psk = "QDbZ6bqvfPLB0fXQyF7Zr3v7uBQ6pNwm2zIkY4Mb2V8=", "a" * 43 + "="
+    args = server_args(tmp_path, persist=False, private_key=other_key, peers=[
+        {"public_key": PEER_A, "preshared_key": other_psk, "allowed_ips": ["192.168.1.2/32"]},
+        {"public_key": PEER_B, "allowed_ips": ["192.168.1.3/32"]},
+    ])
+    result, failed = one(run_module, args)
+    assert not failed and result["changed"]
+    assert fake.mutating() == [
+        ("wg", "set", "wgvpc0", "peer", PEER_A, "preshared-key", "/dev/stdin"),
+        ("wg", "set", "wgvpc0", "private-key", "/dev/stdin"),
+    ]
+    assert [data for _command, data in fake.calls if data] == [other_psk, clamped_private_key(other_key)]
+
+
+def test_a_peer_under_a_new_key_keeps_its_roaming_endpoint(run_module, tools, tmp_path):
+    fake = tools(existing())
+    args = server_args(tmp_path, persist=False, peers=[
+        {"public_key": PEER_C, "preshared_key": PSK, "allowed_ips": ["192.168.1.2/32"]},
+        {"public_key": PEER_B, "allowed_ips": ["192.168.1.3/32"]},
+    ])
+    result, failed = one(run_module, args)
+    assert not failed and result["changed"]
+    assert fake.mutating() == [
+        ("wg", "set", "wgvpc0", "peer", PEER_A, "remove"),
+        ("wg", "set", "wgvpc0", "peer", PEER_C, "preshared-key", "/dev/stdin", "allowed-ips", "192.168.1.2/32",
+         "endpoint", "10.0.2.2:40000"),
+    ]
 
 
 def test_addresses_mtu_port_and_key_changes(run_module, tools, tmp_path):
