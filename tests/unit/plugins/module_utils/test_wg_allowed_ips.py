@@ -40,7 +40,7 @@ def test_the_netlink_message_sets_the_peer_with_no_replace_flag():
     length, family, flags, seq, pid = struct.unpack("=IHHII", message[:16])
     assert (length, family, flags, seq, pid) == (len(message), 0x1b, wai.NLM_F_REQUEST | wai.NLM_F_ACK, 7, 0)
     assert struct.unpack("=BBH", message[16:20]) == (wai.WG_CMD_SET_DEVICE, 1, 0)
-    (ifname_type, _, ifname), (peers_type, peers_nested, peers) = decode(message[20:])
+    (ifname_type, _ifname_nested, ifname), (peers_type, peers_nested, peers) = decode(message[20:])
     assert (ifname_type, ifname) == (wai.WGDEVICE_A_IFNAME, b"wgvpc0\0")
     assert (peers_type, peers_nested) == (wai.WGDEVICE_A_PEERS, True)
     ((_index, _nested, peer),) = decode(peers)
