@@ -15,7 +15,7 @@ import json
 import os
 import socket
 
-from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names, _wg_keys, _wireguard
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names, _wg_allowed_ips, _wg_keys, _wireguard
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
 from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
@@ -268,7 +268,7 @@ class WireGuardInterface(State):
                 removed[key] = live["peers"][key]
                 self.act("wg", "set", self.name, "peer", key, "remove")
         for key, peer in wanted["peers"].items():
-            args, data = _wireguard.peer_update(live["peers"].get(key), peer, endpoint_is_current)
+            args, data, added = _wireguard.peer_update(live["peers"].get(key), peer, endpoint_is_current)
             if key not in live["peers"]:
                 self.result["peers_added"].append(key)
                 # A peer whose key changed (a rotation) keeps the address it roams at: this end can then start the
@@ -276,11 +276,25 @@ class WireGuardInterface(State):
                 endpoint = _wireguard.inherited_endpoint(removed, peer)
                 if endpoint is not None:
                     args += ["endpoint", endpoint]
-            elif args:
+            elif args or added:
                 self.result["peers_updated"].append(key)
             else:
                 continue
-            self.act("wg", "set", self.name, "peer", key, *args, data=data)
+            if args or key not in live["peers"]:
+                self.act("wg", "set", self.name, "peer", key, *args, data=data)
+            if added:
+                self.add_allowed_ips(key, added)
+
+    def add_allowed_ips(self, key, networks):
+        """Add networks to the live peer key's allowed IPs, keeping the ones it has (traffic to them flows on)."""
+        self.changed = True
+        if self.module.check_mode:
+            return
+        try:
+            _wg_allowed_ips.add_allowed_ips(self.name, self.result["implementation"], key, networks, UAPI_DIR)
+        except OSError as error:
+            self.module.fail_json(msg="cannot add allowed IPs %s to peer %s of %s: %s"
+                                  % (", ".join(networks), key, self.name, error))
 
     def apply_link(self, live, wanted):
         for address in live["addresses"]:

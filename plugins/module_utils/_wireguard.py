@@ -114,13 +114,17 @@ def split_endpoint(endpoint):
 
 
 def peer_update(live, wanted, endpoint_is_current):
-    """The `wg set ... peer KEY` arguments (and stdin data) that turn live into wanted.
+    """The `wg set ... peer KEY` arguments (and stdin data) that turn live into wanted, and the allowed IPs to add
+    in place.
 
     live is None for a new peer. endpoint_is_current(wanted_endpoint, live_endpoint) says whether the
-    live endpoint already is the wanted one (it resolves names). Returns (args, data); empty args: no change.
+    live endpoint already is the wanted one (it resolves names). Returns (args, data, added): empty args and
+    added, no change. When a live peer only gains allowed IPs, they are in added, not in args: `allowed-ips`
+    replaces the whole list, and the peer carries nothing while it is swapped (see _wg_allowed_ips).
     """
+    existing = live is not None
     live = live or {"preshared_key": None, "endpoint": None, "allowed_ips": [], "persistent_keepalive": None}
-    args, data = [], None
+    args, data, added = [], None, []
     if wanted["preshared_key"] != live["preshared_key"]:
         if wanted["preshared_key"] is None:
             args += ["preshared-key", "/dev/null"]
@@ -131,9 +135,11 @@ def peer_update(live, wanted, endpoint_is_current):
         args += ["endpoint", wanted["endpoint"]]
     if (wanted["persistent_keepalive"] or None) != live["persistent_keepalive"]:
         args += ["persistent-keepalive", wanted["persistent_keepalive"] or "off"]
-    if wanted["allowed_ips"] != live["allowed_ips"]:
+    if existing and set(live["allowed_ips"]) < set(wanted["allowed_ips"]):
+        added = [network for network in wanted["allowed_ips"] if network not in live["allowed_ips"]]
+    elif wanted["allowed_ips"] != live["allowed_ips"]:
         args += ["allowed-ips", ",".join(wanted["allowed_ips"])]
-    return args, data
+    return args, data, added
 
 
 def inherited_endpoint(removed, wanted):

@@ -16,6 +16,9 @@ description:
     interfaces whose name matches O(prune_pattern) and that are not listed.
   - A peer is added, updated or removed with C(wg set), so the sessions of the other peers are never
     interrupted; an interface is never restarted to change a peer, a key, a port or an address.
+  - A live peer that only gains allowed IPs gets them in place, through kernel WireGuard's netlink or
+    C(wireguard-go)'s control socket, so traffic to the addresses it already carried is never dropped
+    (C(wg set ... allowed-ips) replaces the whole list, and the peer carries nothing while it is swapped).
   - Uses kernel WireGuard where the kernel has it and C(wireguard-go) where it does not (O(implementation)).
   - "Persistence: with O(persist) it writes a C(wg-quick) file C(<config_dir>/<name>.conf) (mode C(0600)) per
     interface, with the private key in its C([Interface]) section (never loaded only through a C(PostUp) hook) and

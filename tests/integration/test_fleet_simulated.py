@@ -10,19 +10,28 @@ the relay forwards because its mesh interfaces say so, and only they do.
 
 The external peer is a fifth simulated server that is not in the inventory: the test copies the exported wg-quick
 file into it and runs `wg-quick up` there (wg-quick falls back to wireguard-go, as it does on any host without
-kernel WireGuard). The tests of this module share the servers and run in order.
+kernel WireGuard). A sixth, behind NAT too, joins last with an index below every other. The tests of this module
+share the servers and run in order.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import signal
 import stat
+import time
 
 import pytest
 
 from simservers import REPO_ROOT, run_playbook
+
+# How the molecule scenarios count lost pings (molecule/shared/probe_log.py), for the same count here.
+_SPEC = importlib.util.spec_from_file_location("probe_log", REPO_ROOT / "molecule" / "shared" / "probe_log.py")
+probe_log = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(probe_log)
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 
@@ -36,6 +45,7 @@ FLEET = {
     "home.example.com": (4, 9, True, "home"),
 }
 LAPTOP = 5  # the simulated server that plays the external peer
+JOINING = ("kitchen", 6, 1)  # the server that joins last: inventory hostname, simulated server, wg_mesh_index
 EXTERNAL = {"name": "laptop", "index": 12, "aliases": ["me"]}
 
 
@@ -53,9 +63,10 @@ class Fleet:
     def laptop(self):
         return self.net.servers[LAPTOP - 1]
 
-    def write_inventory(self, external_peers):
+    def write_inventory(self, external_peers, joined=False):
         hosts = {}
-        for host, (number, index, dialable, _name) in FLEET.items():
+        members = dict(FLEET, **({JOINING[0]: (JOINING[1], JOINING[2], False, JOINING[0])} if joined else {}))
+        for host, (number, index, dialable, _name) in members.items():
             server = self.net.servers[number - 1]
             hosts[host] = {
                 "ansible_host": server.underlay_ip, "ansible_connection": "simserver", "ansible_simserver_pid": server.pid,
@@ -71,9 +82,9 @@ class Fleet:
         self.inventory_path.write_text(json.dumps({"all": {"children": {"vpc": {"hosts": hosts, "vars": group_vars}}}}))
         return self.inventory_path
 
-    def site(self, external_peers=(EXTERNAL,), relay="", **kwargs):
-        return run_playbook(SITE, self.write_inventory(list(external_peers)), extra_vars={"wg_mesh_relay": relay},
-                            **kwargs)
+    def site(self, external_peers=(EXTERNAL,), relay="", joined=False, **kwargs):
+        return run_playbook(SITE, self.write_inventory(list(external_peers), joined),
+                            extra_vars={"wg_mesh_relay": relay}, **kwargs)
 
     def snapshot(self):
         """What the role manages on the servers: peers (no handshake, counters or learnt endpoint), addresses,
@@ -96,12 +107,13 @@ def behind_nat(server):
 
 @pytest.fixture(scope="module")
 def fleet(make_simnet_module, tmp_path_factory):
-    net = make_simnet_module(5)
+    net = make_simnet_module(6)
     for server in net.servers:
         server.run("sysctl -q -w net.ipv4.conf.all.forwarding=0 net.ipv4.conf.default.forwarding=0")
     for host in ("web01", "office"):
         behind_nat(net.servers[FLEET[host][0] - 1])
-    behind_nat(net.servers[LAPTOP - 1])
+    for number in (LAPTOP, JOINING[1]):
+        behind_nat(net.servers[number - 1])
     return Fleet(net, tmp_path_factory.mktemp("fleet"))
 
 
@@ -189,4 +201,36 @@ def test_another_relay_in_check_mode_then_for_real(fleet):
     assert "192.168.5." not in old.run(["ip", "route"]).stdout
     assert new.run(["sysctl", "-n", "net.ipv4.conf.wgvpc0.forwarding"]).stdout.strip() == "1"
     again = fleet.site(external_peers=(), relay="home.example.com")
+    assert again.rc == 0 and again.changed() == 0, again.describe()
+
+
+def test_a_nat_server_joining_below_every_index_costs_the_other_pairs_nothing(fleet, tmp_path):
+    """The relay (home, since the last test) and both ends of the relayed pair gain the newcomer's prefixes on
+    tunnels that carry that pair: added in place (`wg set ... allowed-ips` would leave each peer with none while
+    it swaps the list). Pings every 10 ms, by address, across the relayed pair and to the relay, during the run."""
+    pairs = [("web01", "192.168.5.7"), ("office", "192.168.5.1"), ("web01", "192.168.5.9"), ("office", "192.168.7.9")]
+    probes = []
+    for number, (host, address) in enumerate(pairs):
+        log = tmp_path / "join" / host / ("%d.log" % number)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "w") as output:
+            # A session of its own: SIGINT to its group reaches ping, in the server's PID namespace, past nsenter.
+            probes.append((fleet.server(host).popen(["ping", "-D", "-n", "-i", "0.01", address], stdout=output,
+                                                    start_new_session=True), log))
+    joined = fleet.site(external_peers=(), relay="home.example.com", joined=True)
+    for probe, log in probes:
+        os.killpg(probe.pid, signal.SIGINT)
+        probe.wait(10)
+        for _wait in range(50):  # ping writes its summary as it ends
+            if "packets transmitted" in log.read_text():
+                break
+            time.sleep(0.1)
+    assert joined.rc == 0, joined.describe()
+    counted = probe_log.probes(str(tmp_path), "join")
+    assert [probe.lost for probe in counted] == [[]] * len(pairs), [(probe, probe.when_lost()) for probe in counted]
+    assert all(probe.sent > 100 and probe.unanswered_tail <= 5 for probe in counted), [(p, p.sent) for p in counted]
+    kitchen = fleet.net.servers[JOINING[1] - 1]
+    unreachable = [host for host in FLEET if not kitchen.ping(names(host))]
+    assert unreachable == []
+    again = fleet.site(external_peers=(), relay="home.example.com", joined=True)
     assert again.rc == 0 and again.changed() == 0, again.describe()

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import sys
 
 import pytest
 import testinfra.utils.ansible_runner
 import yaml
+
+# The probe logs are read by the module both scenarios share (molecule/shared/probe_log.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+import probe_log  # noqa: E402  pylint: disable=wrong-import-position
 
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 INVENTORY = os.path.join(EPHEMERAL, "inventory")
@@ -76,7 +80,7 @@ def hosts_block(text):
 
 
 def snapshot(label, server):
-    """The side effect's snapshot of server at label (see files/mesh_snapshot.py), or None if none was taken."""
+    """The side effect's snapshot of server at label (see shared/files/mesh_snapshot.py), or None if none was taken."""
     path = os.path.join(RECORD, label, "%s.json" % server)
     if not os.path.exists(path):
         return None
@@ -89,59 +93,9 @@ def snapshot(label, server):
 DISTURBED = {"add": "server4", "crash": "server2", "reboot": "server3", "rotate": "server2", "remove": "server2"}
 
 
-_REPLY = re.compile(r"^\[(?P<time>[0-9.]+)\] \d+ bytes from .*icmp_seq=(?P<seq>\d+)")
-_SUMMARY = re.compile(r"^(?P<sent>\d+) packets transmitted, (?P<received>\d+) received")
-
-
-class Probe:
-    """One `ping -D -i 0.1` log of the side effect: what was sent, what came back, when."""
-
-    def __init__(self, phase, source, target):
-        self.phase, self.source, self.target = phase, source, target
-        self.path = os.path.join(RECORD, phase, source, "%s.log" % target)
-        self.replies = {}  # icmp_seq -> unix time of the reply (the source's clock)
-        self.sent = None
-        with open(self.path) as stream:
-            for line in stream:
-                reply = _REPLY.match(line)
-                if reply:
-                    self.replies[int(reply["seq"])] = float(reply["time"])
-                summary = _SUMMARY.match(line)
-                if summary:
-                    self.sent = int(summary["sent"])
-        assert self.sent is not None, "%s: no summary (the probe did not end cleanly)" % self.path
-
-    def __repr__(self):
-        return "%s %s->%s" % (self.phase, self.source, self.target)
-
-    @property
-    def lost(self):
-        """Requests without a reply sent before the last request that had one (those after it may still have
-        been in flight when the probe stopped: under load, round trips reach half a second)."""
-        last = max(self.replies, default=0)
-        return sorted(set(range(1, last)) - set(self.replies))
-
-    def when_lost(self):
-        """Per lost request, the unix time it was sent, told from the replies around it (ten requests a second)."""
-        if not self.replies:
-            return {}
-        first = min(self.replies)
-        start = self.replies[first] - (first - 1) * 0.1
-        return {seq: round(start + (seq - 1) * 0.1, 1) for seq in self.lost}
-
-    def first_reply_after(self, when):
-        """Unix time of the first reply later than `when` (same clock), or None."""
-        later = [time for time in self.replies.values() if time > when]
-        return min(later) if later else None
-
-
 def probes(phase):
     """Every probe log of a phase."""
-    found = []
-    for source in sorted(os.listdir(os.path.join(RECORD, phase))):
-        for log in sorted(os.listdir(os.path.join(RECORD, phase, source))):
-            found.append(Probe(phase, source, log[:-len(".log")]))
-    return found
+    return probe_log.probes(RECORD, phase)
 
 
 def recovery(phase, server, label):

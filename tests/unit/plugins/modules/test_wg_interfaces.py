@@ -223,6 +223,50 @@ def test_a_peer_under_a_new_key_keeps_its_roaming_endpoint(run_module, tools, tm
     ]
 
 
+def test_a_peer_that_only_gains_allowed_ips_gets_them_in_place(run_module, tools, tmp_path, monkeypatch):
+    """`wg set ... allowed-ips` would empty the list while swapping it: added in place, the old ones kept."""
+    fake = tools(existing())
+    added = []
+    monkeypatch.setattr(_wg_interface._wg_allowed_ips, "add_allowed_ips", lambda *args: added.append(args))
+    args = server_args(tmp_path, persist=False, peers=[
+        {"public_key": PEER_A, "preshared_key": PSK, "allowed_ips": ["192.168.1.2/32", "192.168.7.1/32", "192.168.2.2/32"]},
+        {"public_key": PEER_B, "allowed_ips": []},
+    ])
+    result, failed = one(run_module, args)
+    assert not failed and result["changed"]
+    # PEER_A only gains: nothing through wg; PEER_B loses its only one: replaced (its traffic stops anyway).
+    assert fake.mutating() == [("wg", "set", "wgvpc0", "peer", PEER_B, "allowed-ips", "")]
+    assert added == [("wgvpc0", "kernel", PEER_A, ["192.168.2.2/32", "192.168.7.1/32"], _wg_interface.UAPI_DIR)]
+    assert result["peers_updated"] == [PEER_A, PEER_B]
+
+
+def test_a_peer_gaining_allowed_ips_in_check_mode_changes_nothing(run_module, tools, tmp_path, monkeypatch):
+    fake = tools(existing())
+    monkeypatch.setattr(_wg_interface._wg_allowed_ips, "add_allowed_ips", lambda *args: pytest.fail("changed in check mode"))
+    args = server_args(tmp_path, persist=False, peers=[
+        {"public_key": PEER_A, "preshared_key": PSK, "allowed_ips": ["192.168.1.2/32", "192.168.7.1/32"]},
+        {"public_key": PEER_B, "allowed_ips": ["192.168.1.3/32"]},
+    ])
+    result, failed = one(run_module, args, check_mode=True)
+    assert not failed and result["changed"] and result["peers_updated"] == [PEER_A]
+    assert fake.mutating() == []
+
+
+def test_a_failed_in_place_addition_fails_the_module_naming_peer_and_interface(run_module, tools, tmp_path, monkeypatch):
+    tools(existing())
+
+    def refuse(*args):
+        raise OSError(1, "Operation not permitted")
+    monkeypatch.setattr(_wg_interface._wg_allowed_ips, "add_allowed_ips", refuse)
+    args = server_args(tmp_path, persist=False, peers=[
+        {"public_key": PEER_A, "preshared_key": PSK, "allowed_ips": ["192.168.1.2/32", "192.168.7.1/32"]},
+        {"public_key": PEER_B, "allowed_ips": ["192.168.1.3/32"]},
+    ])
+    result, failed = one(run_module, args)
+    assert failed
+    assert result["msg"] == "cannot add allowed IPs 192.168.7.1/32 to peer %s of wgvpc0: [Errno 1] Operation not permitted" % PEER_A
+
+
 def test_addresses_mtu_port_and_key_changes(run_module, tools, tmp_path):
     fake = tools(existing())
     other_key = "QDbZ6bqvfPLB0fXQyF7Zr3v7uBQ6pNwm2zIkY4Mb2V8="
