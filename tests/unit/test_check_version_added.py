@@ -47,19 +47,19 @@ def test_a_new_module_says_the_version_being_prepared(tree, capsys):
     shutil.copy(tree / "plugins" / "modules" / "netns.py", module)
     _edit(module, "module: netns", "module: brand_new")
     assert check.main(tree) == 1
-    assert "module brand_new: version_added 0.1.0, but it is new in 0.2.0" in capsys.readouterr().err
-    _edit(module, "version_added: 0.1.0", "version_added: 0.2.0")
+    assert "module brand_new: version_added 0.1.0, but it is new in 0.3.0" in capsys.readouterr().err
+    _edit(module, "version_added: 0.1.0", "version_added: 0.3.0")
     assert check.main(tree) == 0
 
 
 def test_an_option_says_a_release_or_this_version(tree, capsys):
     _edit(tree / "roles" / "wg_mesh" / "meta" / "argument_specs.yml", "version_added: 0.1.0\n      wg_mesh_upgrade",
-          "version_added: 0.3.0\n      wg_mesh_upgrade")
+          "version_added: 0.9.0\n      wg_mesh_upgrade")
     assert check.main(tree) == 1
-    assert "option wg_mesh_upgrade_packages: version_added 0.3.0 is neither a release" in capsys.readouterr().err
+    assert "option wg_mesh_upgrade_packages: version_added 0.9.0 is neither a release" in capsys.readouterr().err
 
 
 def test_galaxy_cannot_be_older_than_the_last_release(tree, capsys):
-    _edit(tree / "galaxy.yml", "version: 0.2.0", "version: 0.0.9")
+    _edit(tree / "galaxy.yml", "version: 0.3.0", "version: 0.0.9")
     assert check.main(tree) == 1
     assert "older than the latest release" in capsys.readouterr().err
