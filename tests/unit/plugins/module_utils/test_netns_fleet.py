@@ -28,8 +28,9 @@ PROD = {"name": "prod", "cidr": "10.30.0.0/16", "subnets": [
     "apps": [{"name": "www", "subnet": "web", "command": "/usr/bin/python3 -m http.server 8080", "port": 8080},
              {"name": "echo", "subnet": "db", "command": "/usr/bin/socat TCP-LISTEN:7000,fork EXEC:/bin/cat",
               "port": 7000}]}
-DEV = {"name": "dev", "cidr": "10.40.0.0/16", "subnets": [{"name": "a", "cidr": "10.40.1.0/24", "server": "s1"},
-                                                         {"name": "b", "cidr": "10.40.3.0/24", "server": "s3"}]}
+DEV = {"name": "dev", "cidr": "10.40.0.0/16",
+       "subnets": [{"name": "a", "cidr": "10.40.1.0/24", "server": "s1"},
+                   {"name": "b", "cidr": "10.40.3.0/24", "server": "s3"}]}
 
 
 def fleet_of(vpcs, declarations=None, **kwargs):
@@ -75,8 +76,8 @@ def test_each_pair_carries_exactly_the_subnets_behind_the_other_side():
                        ("s3", "s1"): ["10.30.1.0/24", "10.40.1.0/24"], ("s3", "s2"): ["10.30.2.0/24"]}
     # peering dev with prod: s2 (prod only) now carries dev's subnets too, and s1 and s3 carry each other's
     carried = dict(((c["host"], c["peer"]), c["prefixes"]) for c in fleet_of([PROD, peered(DEV, "prod")])["carried"])
-    assert carried[("s2", "s1")] == ["10.30.1.0/24", "10.40.1.0/24"] and carried[("s2", "s3")] == ["10.30.3.0/24",
-                                                                                                     "10.40.3.0/24"]
+    assert carried[("s2", "s1")] == ["10.30.1.0/24", "10.40.1.0/24"]
+    assert carried[("s2", "s3")] == ["10.30.3.0/24", "10.40.3.0/24"]
 
 
 def test_the_mesh_carries_them_by_the_mechanism_relays_use():
@@ -160,8 +161,8 @@ def test_the_single_host_form_is_untouched():
     assert build_vpc_plan(None, fleet=fleet["hosts"]["s1"], uplink="eth0")["checks"] == \
         build_vpc_plan([own], uplink="eth0")["checks"]
     # a subnet with no server in a VPC declared by one host lives there
-    spread = {"name": "spread", "cidr": "10.60.0.0/16", "subnets": [{"name": "x", "cidr": "10.60.1.0/24", "server": "s2"},
-                                                                      {"name": "y", "cidr": "10.60.2.0/24"}]}
+    spread = {"name": "spread", "cidr": "10.60.0.0/16",
+              "subnets": [{"name": "x", "cidr": "10.60.1.0/24", "server": "s2"}, {"name": "y", "cidr": "10.60.2.0/24"}]}
     fleet = fleet_of([], declarations={"s1": [spread], "s2": [], "s3": []})
     assert fleet["placement"] == {"spread/x": "s2", "spread/y": "s1"}
 
@@ -172,9 +173,9 @@ def test_a_vpc_spanning_servers_is_refused_by_a_play_of_the_role_alone():
 
 
 def test_removing_a_vpc_everywhere_leaves_the_others_carried_as_before():
-    assert fleet_of([PROD])["carried"] == [c for c in fleet_of([PROD, DEV])["carried"] if "10.40." not in str(c)] or \
-        [dict(c, prefixes=[p for p in c["prefixes"] if not p.startswith("10.40.")]) for c in fleet_of([PROD, DEV])["carried"]] \
-        == fleet_of([PROD])["carried"]
+    without_dev = [dict(c, prefixes=[p for p in c["prefixes"] if not p.startswith("10.40.")])
+                   for c in fleet_of([PROD, DEV])["carried"]]
+    assert fleet_of([PROD])["carried"] == without_dev
     absent = {"name": "dev", "state": "absent", "subnets": [{"name": "a", "server": "s1"}, {"name": "b", "server": "s3"}]}
     fleet = fleet_of([PROD, absent])
     assert fleet["carried"] == fleet_of([PROD])["carried"]
