@@ -113,8 +113,10 @@ def _placements(name, raw, declared_by, members, problems):
 def _mesh_ranges(indices, offset):
     if not isinstance(offset, int):
         return []  # the mesh plan says why
+    # An index that is no integer is the mesh plan's to refuse.
+    valid = set(index for index in indices if isinstance(index, int) and not isinstance(index, bool))
     return [(ipaddress.IPv4Network("192.168.%d.0/24" % (offset + index - 1)), index)
-            for index in sorted(set(indices)) if isinstance(index, int) and 0 <= offset + index - 1 <= 255]
+            for index in sorted(valid) if 0 <= offset + index - 1 <= 255]
 
 
 def _overlaps(fleet_vpcs, local, mesh_ranges, problems):

@@ -214,6 +214,11 @@ def test_fleet_wide_errors_name_the_vpc_subnet_host_and_variable(vpcs, kwargs, m
     assert message in str(error.value)
 
 
+def test_indices_the_mesh_plan_refuses_are_left_to_it():
+    assert fleet_of([DEV], indices={"s1": None, "s2": "\u0663", "s3": True})["placement"]["dev/b"] == "s3"
+    assert fleet_of([DEV], iface_ip_offset="x")["carried"] == fleet_of([DEV])["carried"]
+
+
 def test_declarations_that_differ_and_clashes_with_a_hosts_own_vpcs_are_refused():
     other = copy.deepcopy(DEV)
     other["subnets"][0]["cidr"] = "10.40.2.0/24"
