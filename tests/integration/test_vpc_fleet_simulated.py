@@ -47,8 +47,8 @@ PROD = {"name": "prod", "cidr": "10.30.0.0/16",
 DEV = {"name": "dev", "cidr": "10.40.0.0/16",
        "subnets": [{"name": "a", "cidr": "10.40.1.0/24", "server": "vf1"},
                    {"name": "b", "cidr": "10.40.3.0/24", "server": "vf3"}]}
-# A bridge's timers tick in `ip -d link`: they are no configuration.
-_TIMERS = re.compile(r"\b(hello|tcn|topology_change|gc)_timer +[0-9.]+")
+# The timers of a bridge and of its ports tick in `ip -d link`: they are no configuration.
+_TIMERS = re.compile(r"\b(\w+)_timer +[0-9.]+")
 WEB, APP, DB, DEV_A, DEV_B = "10.30.1.2", "10.30.2.2", "10.30.3.2", "10.40.1.2", "10.40.3.2"
 
 
