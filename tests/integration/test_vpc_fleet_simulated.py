@@ -49,6 +49,8 @@ DEV = {"name": "dev", "cidr": "10.40.0.0/16",
                    {"name": "b", "cidr": "10.40.3.0/24", "server": "vf3"}]}
 # The timers of a bridge and of its ports tick in `ip -d link`: they are no configuration.
 _TIMERS = re.compile(r"\b(\w+)_timer +[0-9.]+")
+# A rebooted server's interfaces come back with new indices (their names, kinds and settings are the same).
+_IFINDEX = re.compile(r"(?m)^\d+: |@if\d+")
 # prod's traffic counts in its rules' counters: no configuration either.
 _NFT_COUNTERS = re.compile(r"counter packets \d+ bytes \d+")
 WEB, APP, DB, DEV_A, DEV_B = "10.30.1.2", "10.30.2.2", "10.30.3.2", "10.40.1.2", "10.40.3.2"
@@ -101,7 +103,7 @@ class Fleet:
     def states(self):
         states = [sim.exact_state(server) for server in self.servers]
         for state in states:
-            state["ip -d link"] = _TIMERS.sub(r"\1_timer", state["ip -d link"])
+            state["ip -d link"] = _IFINDEX.sub("", _TIMERS.sub(r"\1_timer", state["ip -d link"]))
             state["nft list ruleset"] = _NFT_COUNTERS.sub("counter", state["nft list ruleset"])
         return states
 
