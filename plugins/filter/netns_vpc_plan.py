@@ -83,6 +83,19 @@ options:
     description: Name of the veth end inside each subnet's namespace.
     type: str
     default: eth0
+  fleet:
+    description:
+      - This host's part of the fleet plan, C(hosts[inventory_hostname]) of P(fakevpc.vpc.netns_vpc_fleet#filter).
+        Its C(vpcs) replace O(_input). Without it, a VPC whose subnets name a C(server) is refused.
+      - Its remote subnets are routed through the mesh and opened, by exact prefixes, in the host's firewall; the
+        namespaces of its VPCs get hosts files with their apps' names.
+    type: dict
+    version_added: 0.3.0
+  mesh:
+    description: This server's view of the mesh plan (P(fakevpc.vpc.wg_mesh_plan#filter)'s C(servers[inventory_hostname])),
+      whose interfaces carry the fleet's remote subnets.
+    type: dict
+    version_added: 0.3.0
 """
 
 EXAMPLES = r"""
@@ -138,6 +151,15 @@ _value:
     boot_script:
       description: The shell script that rebuilds the VPCs at boot; empty when none is present.
       type: str
+    remote:
+      description: The subnets of VPCs spanning servers that live elsewhere and that this host routes, each with
+        C(vpc), C(subnet), C(cidr), C(server), C(for) (the local VPCs that reach it) and C(carrier) (the mesh interface).
+      type: list
+      version_added: 0.3.0
+    hosts_files:
+      description: Per namespace of a VPC spanning servers, C(namespace) and the C(content) of its hosts file.
+      type: list
+      version_added: 0.3.0
     checks:
       description:
         - The connectivity matrix, as probes C(id), C(kind) (C(ping), C(internet), C(tcp), C(forward)), C(from),
@@ -153,12 +175,12 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_rules import IP
 
 
 def netns_vpc_plan(vpcs, previous=None, state="present", uplink="", backend="auto", host_networks=None,
-                   host="this host", **settings):
+                   host="this host", fleet=None, mesh=None, **settings):
     if backend not in IPTABLES_TOOLS:
         raise AnsibleFilterError("netns_vpc_plan: backend %r is not auto, nft or legacy" % (backend,))
     try:
         plan = build_vpc_plan(vpcs, previous=previous or {}, state=state, uplink=uplink or "",
-                              host_networks=host_networks, host=host, **settings)
+                              host_networks=host_networks, host=host, fleet=fleet, mesh=mesh, **settings)
     except VpcPlanError as error:
         raise AnsibleFilterError("netns_vpc: invalid VPCs, nothing was changed:\n%s" % error)
     plan["boot_script"] = render_boot_script(plan, backend)

@@ -85,6 +85,18 @@ options:
     type: list
     elements: dict
     default: []
+  carried_prefixes:
+    description:
+      - Networks behind a server that the tunnel of each pair carries (the subnets of VPCs spanning servers,
+        computed by P(fakevpc.vpc.netns_vpc_fleet#filter) from C(netns_vpc_vpcs)), each a dict with C(host),
+        C(peer) (inventory hostnames of a pair with a tunnel of its own) and C(prefixes) (IPv4 networks behind
+        C(peer)).
+      - Each prefix becomes an allowed IP of C(peer) on C(host)'s interface of the pair and a route through it,
+        and that interface forwards.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.3.0
 """
 
 EXAMPLES = r"""
@@ -146,6 +158,7 @@ HOST_VARIABLES = {
     "host": "hosts",
     "aliases": "wg_mesh_aliases",
     "dialable": "wg_mesh_dialable",
+    "carried_prefixes": "wg_mesh_carried_prefixes",
 }
 SETTING_VARIABLES = {
     "iface_ip_offset": "wg_mesh_iface_ip_offset",
@@ -154,6 +167,7 @@ SETTING_VARIABLES = {
     "iface_prefix": "wg_mesh_iface_prefix",
     "relay": "wg_mesh_relay",
     "external_peers": "wg_mesh_external_peers",
+    "carried_prefixes": "wg_mesh_carried_prefixes",
 }
 
 
@@ -193,13 +207,13 @@ def _variable(hostvars, host, field):
 
 def wg_mesh_plan(hostvars, hosts, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMAIN,
                  keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX, relay=None, external_peers=None,
-                 settings_host=None):
+                 settings_host=None, carried_prefixes=None):
     """Return the validated mesh plan of the hosts, read from hostvars."""
     servers = [_server_from_hostvars(hostvars, host) for host in hosts if _is_member(hostvars, host)]
     try:
         return build_mesh_plan(servers, iface_ip_offset=as_int(iface_ip_offset), domain=domain,
                                keepalive=as_int(keepalive), iface_prefix=iface_prefix, relay=relay or None,
-                               external_peers=external_peers)
+                               external_peers=external_peers, carried_prefixes=carried_prefixes)
     except MeshPlanError as error:
         if error.host is None:
             where = "host %r: " % (settings_host,) if settings_host is not None else ""

@@ -33,6 +33,11 @@ interface as a /32 when it lives on another one, so every interface can come up
 alone at boot); the relay gets each end's pair address on that end's peer, a
 route to it, and forwards on those interfaces.
 
+The same mechanism carries the prefixes of networks that live behind a server (the subnets of VPCs
+spanning servers, `carried_prefixes`): each is an extra allowed IP of that server's peer on the other side
+of the pair, routed through that pair's interface (no source: forwarded packets keep their own), and the
+interface forwards. A relayed pair carries none: its ends have no tunnel of their own.
+
 External peers (machines Ansible never touches) take part as members with one
 interface holding every pair; two external peers have no tunnel between them.
 """
@@ -457,13 +462,16 @@ def _endpoints(by_index, pairs):
 
 
 def build_mesh_plan(servers, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMAIN,
-                    keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX, relay=None, external_peers=None):
+                    keepalive=DEFAULT_KEEPALIVE, iface_prefix=DEFAULT_IFACE_PREFIX, relay=None, external_peers=None,
+                    carried_prefixes=None):
     """Validate the servers and return the plan.
 
     servers: iterable of dicts with keys host, index, endpoint, port (default 51820), name (default: see
     default_name), aliases (a list of labels) and dialable (default true: the others may connect to it).
     relay: the inventory hostname of the server that carries the pairs no side can dial (default: the dialable
     server with the lowest index). external_peers: dicts with name, index, and optionally endpoint, port, aliases.
+    carried_prefixes: dicts with host, peer (inventory hostnames) and prefixes (IPv4 networks behind peer) that
+    host's tunnel to peer carries.
 
     Returns {'servers': {host: view}, 'external_peers': {name: view}, 'relayed': [...], 'key_holders': [...]}
     where a server's view holds index, name, fqdn, interfaces, hosts_entries, hosts_lines, service_addresses and
@@ -476,6 +484,7 @@ def build_mesh_plan(servers, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMA
     settings = {"offset": iface_ip_offset, "domain": domain, "keepalive": keepalive or None, "prefix": iface_prefix}
     links = _links(by_index, pairs, endpoints, settings)
     _carry_relayed_pairs(by_index, pairs, links, settings)
+    _carry_prefixes(by_index, pairs, links, [] if carried_prefixes is None else carried_prefixes)
     plan, external = {}, {}
     for index in sorted(by_index):
         member = by_index[index]
@@ -555,16 +564,46 @@ def _carry_relayed_pairs(by_index, pairs, links, settings):
         for own, other, own_address, other_address in ((low, high, low_address, high_address),
                                                        (high, low, high_address, low_address)):
             interface, peer = carriers[(own, relay)]
-            _add_prefix(interface, peer, other_address, own_address, by_index[own]["external"])
+            _add_prefix(interface, peer, "%s/32" % other_address, own_address, by_index[own]["external"])
             relay_interface, relay_peer = carriers[(relay, own)]
-            _add_prefix(relay_interface, relay_peer, own_address, None, False)
+            _add_prefix(relay_interface, relay_peer, "%s/32" % own_address, None, False)
             relay_interface["forwarding"] = True
 
 
-def _add_prefix(interface, peer, address, source, external):
-    """Carry address over the peer of interface: an allowed IP, and a route (from source, when given) unless one
+def _carry_prefixes(by_index, pairs, links, carried):
+    """Networks behind a server (VPC subnets), carried by the pair's own tunnel: an allowed IP of the peer that
+    holds them, a route through the interface, and forwarding on it (what arrives there goes to the network
+    behind this side). Raises MeshPlanError for a host outside the mesh, a relayed pair or a bad prefix."""
+    index_of = dict((member["host"], index) for index, member in by_index.items() if not member["external"])
+    for position, entry in enumerate(carried):
+        if not isinstance(entry, dict) or sorted(entry) != ["host", "peer", "prefixes"]:
+            raise MeshPlanError(None, "carried_prefixes", "entry %d: must be a dict with host, peer and prefixes, got %r"
+                                % (position, entry))
+        ends = [entry["host"], entry["peer"]]
+        for end in ends:
+            if end not in index_of:
+                raise MeshPlanError(None, "carried_prefixes", "entry %d: %r is not a server of the mesh" % (position, end))
+        own, other = index_of[ends[0]], index_of[ends[1]]
+        key = (min(own, other), max(own, other))
+        if own == other or key not in pairs or pairs[key][0] is None:
+            raise MeshPlanError(ends[0], "carried_prefixes", "%r has no tunnel of its own with %r (a relay carries"
+                                " their pair, or it is itself): it cannot carry %s" % (ends[0], ends[1], entry["prefixes"]))
+        interface, peer = links["carriers"][(own, other)]
+        for prefix in entry["prefixes"] or []:
+            try:
+                network = ipaddress.IPv4Network(prefix) if isinstance(prefix, str) and "/" in prefix else None
+            except ValueError:
+                network = None
+            if network is None:
+                raise MeshPlanError(ends[0], "carried_prefixes", "%r is not an IPv4 network with its prefix length"
+                                    % (prefix,))
+            _add_prefix(interface, peer, str(network), None, False)
+            interface["forwarding"] = True
+
+
+def _add_prefix(interface, peer, prefix, source, external):
+    """Carry prefix over the peer of interface: an allowed IP, and a route (from source, when given) unless one
     of the interface's own subnets routes it there already, from the right address."""
-    prefix = "%s/32" % address
     if prefix in peer["allowed_ips"]:
         return
     peer["allowed_ips"].append(prefix)
@@ -574,7 +613,7 @@ def _add_prefix(interface, peer, address, source, external):
         # is added to the same interface, so that each interface comes up alone at boot.
         interface["extra_addresses"].append("%s/%d" % (source, 24 if external else 32))
         own.append(interface["extra_addresses"][-1])
-    if any(ipaddress.ip_address(address) in ipaddress.ip_interface(item).network for item in own):
+    if any(ipaddress.ip_network(prefix).subnet_of(ipaddress.ip_interface(item).network) for item in own):
         return  # the connected route of the pair's subnet, whose address on this interface is the source
     route = {"to": prefix}
     if source is not None:

@@ -59,26 +59,27 @@ def describe_route(route):
 def host_overlaps(vpcs, networks, own_links, host):
     """Problems (one line each) for every present VPC whose CIDR covers one of the host's own networks.
 
-    vpcs: the plan's present VPCs (name, cidr); networks: {'addresses': parse_addresses(...), 'routes':
-    parse_routes(...)}; own_links: the interfaces the role built (their addresses and routes are the VPCs');
+    vpcs: the plan's present VPCs (name, cidr; optionally label, how the message names it); networks:
+    {'addresses': parse_addresses(...), 'routes': parse_routes(...)}; own_links: the interfaces the role built (their addresses and routes are the VPCs');
     host: the inventory name, for the message.
     """
     problems = []
     own = set(own_links)
     for vpc in vpcs:
         cidr = ipaddress.IPv4Network(vpc["cidr"])
+        label = vpc.get("label") or "VPC %r" % vpc["name"]
         for address in networks.get("addresses") or []:
             if address["interface"] in own:
                 continue
             if cidr.overlaps(ipaddress.IPv4Network(address["network"])):
-                problems.append("VPC %r: cidr %s overlaps host %s's address %s on interface %s" % (
-                    vpc["name"], cidr, host, address["address"], address["interface"]))
+                problems.append("%s: cidr %s overlaps host %s's address %s on interface %s" % (
+                    label, cidr, host, address["address"], address["interface"]))
         for route in networks.get("routes") or []:
             if route["dst"] == "default" or route["type"] != "unicast" or route["dev"] in own:
                 continue
             if cidr.overlaps(ipaddress.IPv4Network(route["dst"])):
-                problems.append("VPC %r: cidr %s overlaps host %s's route %s (interface %s)" % (
-                    vpc["name"], cidr, host, describe_route(route), route["dev"] or "none"))
+                problems.append("%s: cidr %s overlaps host %s's route %s (interface %s)" % (
+                    label, cidr, host, describe_route(route), route["dev"] or "none"))
     return problems
 
 

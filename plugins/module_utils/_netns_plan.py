@@ -23,6 +23,11 @@ Design (per host):
   which has no route back to the client);
 * apps are systemd units run in the subnet's namespace (``NetworkNamespacePath=``).
 
+A VPC spanning servers (``_netns_fleet``) is built here from its part on this host, plus its *remote* subnets: each
+is routed through the mesh tunnel to its server (the mesh plan's interface that carries its prefix), and the
+firewall opens exactly its prefix to and from the local VPCs allowed to reach it, on that interface only; anything
+else from it is rejected. Its namespaces get ``/etc/netns/<ns>/hosts`` with the names of its apps.
+
 Every error names the VPC it is about. Nothing here touches the system: the role applies the plan.
 """
 
@@ -527,8 +532,10 @@ def _policy_rules(policy, direction, interface_match):
     return rules
 
 
-def _host_rules(present, bridges, settings):
-    """The host's chains: {(table, chain): {'jump_from': [...], 'rules': [...]}}."""
+def _host_rules(present, bridges, settings, remote=()):
+    """The host's chains: {(table, chain): {'jump_from': [...], 'rules': [...]}}.
+
+    remote: the subnets of VPCs spanning servers that live elsewhere, each with the mesh interface that carries it."""
     uplink = settings["uplink"]
     forward, prerouting, output, postrouting = [], [], [], []
     by_name = dict((vpc["name"], vpc) for vpc in present)
@@ -542,6 +549,10 @@ def _host_rules(present, bridges, settings):
         for peer in _peers_of(vpc, present):
             forward.append("-s %s -d %s -i %s -o %s -j ACCEPT"
                            % (vpc["cidr"], by_name[peer]["cidr"], bridge, bridges[peer]))
+        for item in remote:
+            if vpc["name"] in item["for"]:
+                forward.append("-s %s -d %s -i %s -o %s -j ACCEPT" % (vpc["cidr"], item["cidr"], bridge, item["carrier"]))
+                forward.append("-s %s -d %s -i %s -o %s -j ACCEPT" % (item["cidr"], vpc["cidr"], item["carrier"], bridge))
         for item in vpc["port_forwards"]:
             forward.append("-d %s/32 -o %s -p %s -m %s --dport %d -m conntrack --ctstate DNAT -j ACCEPT"
                            % (item["address"], bridge, item["protocol"], item["protocol"], item["port"]))
@@ -566,6 +577,8 @@ def _host_rules(present, bridges, settings):
     for vpc in present:
         forward.append("-i %s %s" % (bridges[vpc["name"]], REJECT))
         forward.append("-o %s %s" % (bridges[vpc["name"]], REJECT))
+    for item in remote:
+        forward.append("-s %s -i %s %s" % (item["cidr"], item["carrier"], REJECT))
     prefix = settings["chain_prefix"]
     return [
         {"table": "filter", "chain": prefix + "-FORWARD", "jump_from": ["FORWARD"], "rules": forward},
@@ -685,12 +698,58 @@ def _previous_resources(previous):
     return dict((key, [item for item in resources.get(key) or [] if isinstance(item, str)]) for key in RESOURCE_KINDS)
 
 
-def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, host="this host", **overrides):
+def _remote(fleet, mesh, present):
+    """The fleet's remote subnets of this host, each with the mesh interface whose routes carry its prefix."""
+    if not fleet:
+        return []
+    carriers = {}
+    for interface in (mesh or {}).get("interfaces") or []:
+        for route in interface.get("routes") or []:
+            carriers.setdefault(route["to"], interface["name"])
+    names = set(vpc["name"] for vpc in present)
+    remote, problems = [], []
+    for item in fleet["remote"]:
+        allowed = [name for name in item["for"] if name in names]
+        if not allowed:
+            continue
+        if item["cidr"] not in carriers:
+            problems.append("VPC %r subnet %r (%s) on server %r: no mesh interface of this host carries it (the mesh"
+                            " plan must be computed with the fleet's carried prefixes)" % (
+                                item["vpc"], item["subnet"], item["cidr"], item["server"]))
+            continue
+        remote.append(dict(item, carrier=carriers[item["cidr"]], **{"for": allowed}))
+    if problems:
+        raise VpcPlanError(problems)
+    return remote
+
+
+def _hosts_file(names):
+    lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
+    lines += ["%s %s" % (address, name) for name, address in names]
+    return "# Written by the fakevpc.vpc netns_vpc role: the apps of this VPC and of its peers.\n" + "\n".join(lines) + "\n"
+
+
+def _fleet_checks(checks, namespaces, start):
+    """The fleet's matrix rows of this host, numbered after its own checks."""
+    rows = []
+    for position, check in enumerate(checks):
+        check_id = "f%s%d" % (check["kind"], start + position)
+        rows.append({"id": check_id, "kind": check["kind"], "from": check["from"],
+                     "namespace": namespaces.get(check["from"]), "to": check["to"], "address": check["address"],
+                     "port": check["port"], "expect": check["expect"], "why": check["why"],
+                     "line": "%s %s" % (check_id, "ok" if check["expect"] else "no")})
+    return rows
+
+
+def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, host="this host", fleet=None, mesh=None,
+                   **overrides):
     """The whole plan for one host; raises VpcPlanError before anything is decided on bad input.
 
     vpcs: the declarative list; previous: the registry the role wrote last time (or None);
     state: absent removes every VPC (listed or registered); host_networks: the host's own addresses and routes
     as read before any change (the host_networks module's addresses and routes), none of which a VPC may cover.
+    fleet: this host's part of the fleet plan (_netns_fleet), whose vpcs replace vpcs; mesh: this server's view
+    of the mesh plan, whose interfaces carry the fleet's remote subnets.
     """
     settings = dict(DEFAULTS)
     for key, value in overrides.items():
@@ -700,9 +759,19 @@ def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, hos
     _check_settings(settings)
     if state not in ("present", "absent"):
         raise VpcPlanError(["state %r is not present or absent" % (state,)])
+    if fleet is not None:
+        vpcs = fleet["vpcs"]
+    elif isinstance(vpcs, list) and any(isinstance(vpc, dict) and isinstance(vpc.get("subnets"), list) and any(
+            isinstance(subnet, dict) and "server" in subnet for subnet in vpc["subnets"]) for vpc in vpcs):
+        raise VpcPlanError(["VPC %r: its subnets name servers, so it spans the servers of the mesh: site.yml builds"
+                            " it (with the mesh), not a play of this role alone" % next(
+                                vpc.get("name") for vpc in vpcs if isinstance(vpc, dict) and any(
+                                    isinstance(subnet, dict) and "server" in subnet
+                                    for subnet in vpc.get("subnets") or []))])
     normal = validate_vpcs(vpcs)
     _check_names(normal, settings)
     present = [vpc for vpc in normal if vpc["state"] == "present"] if state == "present" else []
+    remote = _remote(fleet, mesh, present)
     if any(subnet["public"] for vpc in present for subnet in vpc["subnets"]) and not settings["uplink"]:
         raise VpcPlanError(["VPC %r: public subnets need the host's uplink interface (none was given or found)"
                             % next(vpc["name"] for vpc in present if any(s["public"] for s in vpc["subnets"]))])
@@ -711,7 +780,11 @@ def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, hos
     listed = _resources(normal, settings)
     before = _previous_resources(previous)
     if host_networks:
-        overlaps = host_overlaps(present, host_networks, wanted["links"] + listed["links"] + before["links"], host)
+        mesh_links = [interface["name"] for interface in (mesh or {}).get("interfaces") or []]
+        carried = [{"name": item["vpc"], "cidr": item["cidr"], "label": "VPC %r subnet %r (on server %r, routed here)"
+                    % (item["vpc"], item["subnet"], item["server"])} for item in remote]
+        overlaps = host_overlaps(present + carried, host_networks,
+                                 wanted["links"] + listed["links"] + before["links"] + mesh_links, host)
         if overlaps:
             raise VpcPlanError(overlaps)
     remove = {}
@@ -735,8 +808,10 @@ def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, hos
             if subnet["public"]:
                 routes = [{"dst": "default", "via": subnet["gateway"]}]
             else:
-                routes = [{"dst": cidr, "via": subnet["gateway"]} for cidr in [vpc["cidr"]] + peer_cidrs
-                          if cidr != subnet["cidr"]]
+                remote_peers = [item["vpc_cidr"] for item in remote
+                                if vpc["name"] in item["for"] and item["vpc"] != vpc["name"]]
+                cidrs = [vpc["cidr"]] + peer_cidrs + sorted(set(c for c in remote_peers if c not in peer_cidrs))
+                routes = [{"dst": cidr, "via": subnet["gateway"]} for cidr in cidrs if cidr != subnet["cidr"]]
             subnet_links.append({"vpc": vpc["name"], "subnet": subnet["name"], "name": settings["subnet_interface"],
                                  "namespace": where["namespace"], "address": subnet["address"],
                                  "addresses": ["%s/%d" % (subnet["address"], subnet["prefixlen"])], "routes": routes})
@@ -755,11 +830,17 @@ def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, hos
             apps.append(dict(app, vpc=vpc["name"], unit=unit, namespace=subnet_names[app["subnet"]]["namespace"],
                              address=next(s["address"] for s in vpc["subnets"] if s["name"] == app["subnet"])))
 
-    host_chains = _host_rules(present, bridge_names, settings)
+    host_chains = _host_rules(present, bridge_names, settings, remote)
     for chain in host_chains:
         chain["state"] = "present" if chain["rules"] else "absent"
 
     wanted["chains"] = [chain_key(chain) for chain in namespace_chains if chain["state"] == "present"]
+    fleet_names = set((fleet or {}).get("fleet_vpcs") or [])
+    hosts_files = [{"vpc": link["vpc"], "subnet": link["subnet"], "namespace": link["namespace"],
+                    "content": _hosts_file(fleet["names"].get(link["vpc"]) or [])}
+                   for link in subnet_links if link["vpc"] in fleet_names]
+    namespace_of = dict(("%s/%s" % (link["vpc"], link["subnet"]), link["namespace"]) for link in subnet_links)
+    local_checks = _checks([vpc for vpc in present if vpc["name"] not in fleet_names], namespace_of)
     registry_union = dict((key, before[key] + [item for item in wanted[key] if item not in before[key]])
                           for key in RESOURCE_KINDS)
     return {
@@ -778,6 +859,8 @@ def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, hos
         "resources_during_change": registry_union,
         "forwarding": bool(present),
         "empty": not present,
-        "checks": _checks(present, dict(("%s/%s" % (link["vpc"], link["subnet"]), link["namespace"])
-                                        for link in subnet_links)),
+        "checks": local_checks + _fleet_checks((fleet or {}).get("checks") or [] if present else [], namespace_of,
+                                               len(local_checks)),
+        "remote": remote,
+        "hosts_files": hosts_files,
     }

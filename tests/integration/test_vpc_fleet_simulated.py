@@ -1,0 +1,251 @@
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""VPCs spanning servers (issue 16) on three simulated servers joined by the mesh (wireguard-go), site.yml as a user
+runs it: VPC prod (public web on server 1, app on 2, private db on 3; an HTTP app in web, a TCP app in db whose port
+answers app only) and VPC dev (subnets on 1 and 3).
+
+A fourth simulated server is "the internet" (198.51.100.1): every server's default route leads to it, and it has
+no route back to the VPCs, so only NATed traffic gets an answer. Each server gets its own tmpfs on /run/netns and
+/etc/netns inside its mount namespace (the empty mount point /etc/netns is the only trace on the machine). No
+systemd here: the apps are processes the test starts in their namespaces.
+
+The tests share the servers and run in order: bad fleets refused before any change -> prod -> dev added (rerun
+changed=0; what changed on each server is dev's only) -> the fleet's matrix (ICMP, apps by name, the internet) from the plan -> isolation and the db policy ->
+dev peered with prod -> a server rebooted, rebuilt by its wg-quick files and boot script alone -> dev removed
+everywhere: every server exactly as before dev existed, prod untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import time
+
+import pytest
+
+import netns_vpc_sim as sim
+import simservers
+
+pytestmark = [pytest.mark.root, pytest.mark.wireguard]
+
+SITE = simservers.REPO_ROOT / "site.yml"
+CHECK = simservers.REPO_ROOT / "playbooks" / "vpc_check.yml"
+INTERNET = "198.51.100.1"
+
+PROD = {"name": "prod", "cidr": "10.30.0.0/16",
+        "subnets": [{"name": "web", "cidr": "10.30.1.0/24", "type": "public", "server": "vf1"},
+                    {"name": "app", "cidr": "10.30.2.0/24", "server": "vf2"},
+                    {"name": "db", "cidr": "10.30.3.0/24", "server": "vf3"}],
+        "policies": [{"subnet": "db", "ingress": [{"port": 7000, "source": "10.30.2.0/24", "action": "allow"},
+                                                  {"port": 7000, "action": "deny"}]}],
+        "apps": [{"name": "www", "subnet": "web", "command": "/usr/bin/python3 -m http.server 8080", "port": 8080},
+                 {"name": "echo", "subnet": "db", "command": "/usr/bin/socat TCP-LISTEN:7000,fork EXEC:/bin/cat",
+                  "port": 7000}]}
+DEV = {"name": "dev", "cidr": "10.40.0.0/16",
+       "subnets": [{"name": "a", "cidr": "10.40.1.0/24", "server": "vf1"},
+                   {"name": "b", "cidr": "10.40.3.0/24", "server": "vf3"}]}
+# The timers of a bridge and of its ports tick in `ip -d link`: they are no configuration.
+_TIMERS = re.compile(r"\b(\w+)_timer +[0-9.]+")
+# A rebooted server's interfaces come back with new indices and new random MAC addresses (their names, kinds and
+# settings are the same).
+_IFINDEX = re.compile(r"(?m)^\d+: |@if\d+")
+_MAC = re.compile(r"link/ether [0-9a-f:]{17}")
+# prod's traffic counts in its rules' counters: no configuration either.
+_NFT_COUNTERS = re.compile(r"counter packets \d+ bytes \d+")
+WEB, APP, DB, DEV_A, DEV_B = "10.30.1.2", "10.30.2.2", "10.30.3.2", "10.40.1.2", "10.40.3.2"
+
+
+class Fleet:
+    def __init__(self, net):
+        self.net = net
+        self.servers = net.servers[:3]
+        self.upstream = net.servers[3]
+        self.apps = dict((server.name, sim.Apps(server)) for server in self.servers)
+        self.inventory_path = net.workdir / "fleet.json"
+
+    def server(self, number):
+        return self.servers[number - 1]
+
+    def inventory(self, vpcs):
+        hosts = {}
+        for server in self.servers:
+            files = server.root / "netns_vpc"
+            (files / "units").mkdir(parents=True, exist_ok=True)
+            hosts[server.name] = {
+                "ansible_host": server.underlay_ip, "ansible_connection": "simserver", "ansible_simserver_pid": server.pid,
+                "wg_mesh_index": server.index, "wg_mesh_endpoint": server.underlay_ip,
+                "netns_vpc_state_dir": str(files / "state"), "netns_vpc_boot_script": str(files / "netns-vpc-up"),
+                "netns_vpc_unit_dir": str(files / "units"),
+            }
+        group = {
+            "ansible_python_interpreter": self.net.python, "ansible_pipelining": True, "ansible_become": False,
+            "wg_mesh_install_packages": False, "wg_mesh_cloud_init_templates_dir": "",
+            "wg_mesh_key_dir": str(self.net.workdir / "wg_keys"),
+            "netns_vpc_install_packages": False, "netns_vpc_service_manager": "none", "netns_vpc_vpcs": vpcs,
+        }
+        self.inventory_path.write_text(json.dumps({"all": {"children": {"vpc": {"hosts": hosts, "vars": group}}}}))
+        return self.inventory_path
+
+    def site(self, vpcs, expect_rc=0, **kwargs):
+        run = simservers.run_playbook(SITE, self.inventory(vpcs), verbose=0, **kwargs)
+        print("site.yml: rc=%d %.1fs %s" % (run.rc, run.seconds, run.recap))
+        assert run.rc == expect_rc, run.describe()
+        return run
+
+    def check(self, vpcs):
+        run = simservers.run_playbook(CHECK, self.inventory(vpcs), verbose=0,
+                                      extra_vars={"netns_vpc_check_internet_address": INTERNET})
+        print(run.stdout)
+        assert run.rc == 0, run.describe()
+        return run
+
+    def states(self):
+        states = [sim.exact_state(server) for server in self.servers]
+        for state in states:
+            state["ip -d link"] = _MAC.sub("link/ether", _IFINDEX.sub("", _TIMERS.sub(r"\1_timer", state["ip -d link"])))
+            state["nft list ruleset"] = _NFT_COUNTERS.sub("counter", state["nft list ruleset"])
+        return states
+
+
+@pytest.fixture(scope="module")
+def fleet(make_simnet_module):
+    net = make_simnet_module(4, prefix="vf", underlay="10.214.0.0/24")
+    fleet = Fleet(net)
+    os.makedirs("/etc/netns", exist_ok=True)  # the mount point of each server's own /etc/netns
+    fleet.upstream.run(["ip", "address", "add", INTERNET + "/32", "dev", "lo"])
+    for server in fleet.servers:
+        own = server.root / "etc-netns"
+        own.mkdir()
+        server.run(["sh", "-c", "mkdir -p /run/netns && mount -t tmpfs -o mode=0755 vpc-fleet-test /run/netns"
+                                " && mount --bind %s /etc/netns" % own])
+        server.run(["ip", "route", "add", "default", "via", fleet.upstream.underlay_ip])
+    fleet.before = fleet.states()
+    yield fleet
+    for apps in fleet.apps.values():
+        apps.stop()
+
+
+def ns_ping(server, address, netns, tries=3):
+    return sim.ping(server, address, netns, tries=tries)
+
+
+def test_a_bad_fleet_is_refused_before_any_server_changes(fleet):
+    ghost = copy.deepcopy(PROD)
+    ghost["subnets"][2]["server"] = "vf9"
+    overlapping = dict(copy.deepcopy(DEV), cidr="10.30.128.0/17",
+                       subnets=[{"name": "a", "cidr": "10.30.129.0/24", "server": "vf1"}], peerings=["nowhere"])
+    mesh_range = {"name": "mesh", "cidr": "192.168.2.0/24", "subnets": [{"name": "m", "cidr": "192.168.2.0/25",
+                                                                        "server": "vf2"}]}
+    run = fleet.site([ghost, overlapping, mesh_range], expect_rc=2)
+    for message in ("VPC 'dev': peering with 'nowhere', which is not a VPC in the list (variable netns_vpc_vpcs)",
+                    "VPC 'prod': cidr 10.30.0.0/16 overlaps VPC 'dev' (10.30.128.0/17) (variable netns_vpc_vpcs)"):
+        assert message in run.stdout, message
+    run = fleet.site([ghost, mesh_range], expect_rc=2)
+    for message in ("VPC 'prod' subnet 'db': server 'vf9' is not a server of the mesh",
+                    "VPC 'mesh': cidr 192.168.2.0/24 overlaps the mesh's own range 192.168.2.0/24 (server index 2"):
+        assert message in run.stdout, message
+    # a remote subnet over one server's own network: refused by that server's check, before any change
+    over = copy.deepcopy(PROD)
+    over["cidr"], over["subnets"] = "10.214.0.0/16", [{"name": "x", "cidr": "10.214.0.0/24", "server": "vf1"},
+                                                      {"name": "y", "cidr": "10.214.1.0/24", "server": "vf2"}]
+    over["policies"], over["apps"] = [], []
+    run = fleet.site([over], expect_rc=2)
+    assert "VPC 'prod': cidr 10.214.0.0/16 overlaps host vf1's address 10.214.0.1/24 on interface eth0" in run.stdout
+    assert fleet.states() == fleet.before
+
+
+def test_prod_spans_three_servers(fleet):
+    fleet.site([PROD])
+    fleet.apps["vf1"].start("ns-prod-web", 8080, "www")
+    fleet.apps["vf3"].start("ns-prod-db", 7000, "echo")
+    web, app, db = fleet.server(1), fleet.server(2), fleet.server(3)
+    assert ns_ping(web, DB, "ns-prod-web") and ns_ping(db, APP, "ns-prod-db") and ns_ping(app, WEB, "ns-prod-app")
+    assert sim.connect(app, "www.prod.vpcdomain", 8080, "ns-prod-app") == "HTTP/1.0 200 www"
+    # no NAT inside the VPC: db sees app's own address
+    assert fleet.server(3).run(["ip", "netns", "exec", "ns-prod-db", "ip", "route", "get", APP]).returncode == 0
+    fleet.prod_only = fleet.states()
+
+
+def test_dev_is_added_touching_only_its_own_routes_and_rules(fleet):
+    before = fleet.states()
+    fleet.site([PROD, DEV])
+    after = fleet.states()
+    # server 2 runs no dev subnet: nothing of it changed
+    assert after[1] == before[1]
+    added = set(after[0]["ip -4 route"].splitlines()) - set(before[0]["ip -4 route"].splitlines())
+    assert sorted(line.split()[0] for line in added) == ["10.40.1.0/24", "10.40.3.0/24"]
+    again = fleet.site([PROD, DEV])
+    assert again.changed() == 0, again.describe()
+
+
+def test_the_fleets_matrix_is_what_the_plan_expects(fleet):
+    run = fleet.check([PROD, DEV])
+    # the rows of each server: its subnets to every subnet of the fleet, to every app by name, to the internet
+    # vf1 (web, dev/a) and vf3 (db, dev/b): 13 each; vf2 (app): 7
+    assert run.stdout.count("All 13 checks agree with the plan.") == 2
+    assert run.stdout.count("All 7 checks agree with the plan.") == 1
+
+
+def test_isolation_the_db_policy_and_the_way_out(fleet):
+    web, app, db = fleet.server(1), fleet.server(2), fleet.server(3)
+    assert sim.connect(app, "echo.prod.vpcdomain", 7000, "ns-prod-app") == "HTTP/1.0 200 echo"
+    assert sim.connect(web, "echo.prod.vpcdomain", 7000, "ns-prod-web") == "refused"
+    assert not ns_ping(web, DB, "ns-dev-a", tries=1) and not ns_ping(db, WEB, "ns-dev-b", tries=1)
+    assert sim.connect(db, WEB, 8080, "ns-dev-b") != "HTTP/1.0 200 www"
+    assert ns_ping(web, DEV_B, "ns-dev-a") and ns_ping(db, DEV_A, "ns-dev-b")
+    # web goes out through server 1 only; db has no way out at all (and neither has app)
+    assert ns_ping(web, INTERNET, "ns-prod-web")
+    assert not ns_ping(db, INTERNET, "ns-prod-db", tries=1) and not ns_ping(app, INTERNET, "ns-prod-app", tries=1)
+    nat = [server.run(["iptables", "-t", "nat", "-S", "NVPC-POSTROUTING"], check=False).stdout for server in fleet.servers]
+    assert "-s 10.30.1.0/24 -o eth0" in nat[0] and "MASQUERADE" not in nat[1] + nat[2]
+
+
+def test_peering_opens_exactly_the_two_vpcs_on_every_server(fleet):
+    dev = dict(copy.deepcopy(DEV), peerings=["prod"])
+    fleet.site([PROD, dev])
+    web, app, db = fleet.server(1), fleet.server(2), fleet.server(3)
+    assert ns_ping(web, APP, "ns-dev-a") and ns_ping(app, DEV_B, "ns-prod-app") and ns_ping(db, WEB, "ns-dev-b")
+    assert sim.connect(db, "www.prod.vpcdomain", 8080, "ns-dev-b") == "HTTP/1.0 200 www"
+    assert sim.connect(web, "echo.prod.vpcdomain", 7000, "ns-dev-a") == "refused"  # db's policy still holds
+    rules = app.run(["iptables", "-S", "NVPC-FORWARD"]).stdout
+    assert rules.count("-d 10.40.") == 2 and rules.count("-s 10.40.") == 4  # 2 accepts, 2 in, 2 final rejects
+    assert "-s 10.30.0.0/16 -d 10.40.1.0/24 -i br-prod -o wgvpc1" in rules
+    run = fleet.check([PROD, dev])
+    assert run.stdout.count("checks agree with the plan.") == 3
+
+
+def test_a_rebooted_server_comes_back_with_no_playbook_run(fleet):
+    app = fleet.server(2)
+    built = sim.converged_state(app)
+    # a reboot forgets interfaces, namespaces, rules and sysctls; what is on disk stays
+    for interface in ("wgvpc0", "wgvpc1", "br-prod"):
+        app.run(["ip", "link", "delete", interface])
+    app.run(["ip", "netns", "delete", "ns-prod-app"])
+    app.run(["nft", "flush", "ruleset"])
+    app.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
+    assert not ns_ping(fleet.server(1), APP, "ns-prod-web", tries=1)
+    for conf in sorted(os.listdir(app.root / "etc-wireguard")):
+        app.run(["wg-quick", "up", conf[:-len(".conf")]])
+    started = time.monotonic()
+    app.run([str(app.root / "netns_vpc" / "netns-vpc-up")])
+    # its peers find the new tunnels when they next send (a fresh handshake): the issue allows 30 s
+    assert ns_ping(fleet.server(1), APP, "ns-prod-web", tries=40) and ns_ping(fleet.server(3), APP, "ns-prod-db", tries=40)
+    assert ns_ping(app, DEV_B, "ns-prod-app")
+    print("server 2 reachable again %.1f s after its tunnels started" % (time.monotonic() - started))
+    assert sim.connect(app, "echo.prod.vpcdomain", 7000, "ns-prod-app") == "HTTP/1.0 200 echo"
+    assert sim.converged_state(app) == built
+
+
+def test_removing_dev_everywhere_leaves_every_server_as_before_it_existed(fleet):
+    fleet.site([PROD])
+    after = fleet.states()
+    for number, (state, before) in enumerate(zip(after, fleet.prod_only), 1):
+        for key, text in before.items():
+            assert state[key] == text, (number, key)
+    web, app, db = fleet.server(1), fleet.server(2), fleet.server(3)
+    assert ns_ping(web, DB, "ns-prod-web") and ns_ping(db, APP, "ns-prod-db")
+    assert sim.connect(app, "echo.prod.vpcdomain", 7000, "ns-prod-app") == "HTTP/1.0 200 echo"
+    assert not (web.root / "etc-netns" / "ns-dev-a").exists()
