@@ -121,7 +121,9 @@ def test_a_deleted_key_directory_is_refused_then_adopted_with_no_tunnel_touched(
     assert again.rc == 0 and again.changed() == 0, again.describe()
 
 
-def test_a_vault_encrypted_key_directory_converges_and_grows_encrypted(mesh, tmp_path):
+def vault_key_directory(mesh, tmp_path):
+    """Encrypt every key file of the mesh with a new test vault password (vault id `test`, its file in tmp_path):
+    the password, the ansible-playbook arguments that give it, and the key files as they were in plain."""
     password = "vault-test-" + secrets.token_hex(16)
     password_file = tmp_path / "vault-password"
     password_file.write_text(password + "\n")
@@ -130,6 +132,11 @@ def test_a_vault_encrypted_key_directory_converges_and_grows_encrypted(mesh, tmp
     plain = key_files(mesh.key_dir)
     subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "ansible-vault"), "encrypt"] + vault_args
                    + [str(mesh.key_dir / name) for name in plain], check=True, capture_output=True)
+    return password, vault_args, plain
+
+
+def test_a_vault_encrypted_key_directory_converges_and_grows_encrypted(mesh, tmp_path):
+    password, vault_args, plain = vault_key_directory(mesh, tmp_path)
     header = b"$ANSIBLE_VAULT;1.2;AES256;test\n"
     assert all(data.startswith(header) for data in key_files(mesh.key_dir).values())
     assert {stat.S_IMODE(os.stat(mesh.key_dir / name).st_mode) for name in plain} == {0o600}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import signal
 import stat
 import subprocess
@@ -20,7 +19,7 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 
 from mesh_sim import Mesh
 from simservers import REPO_ROOT, run_playbook
-from test_wg_mesh_keys import key_files, running_keys
+from test_wg_mesh_keys import key_files, running_keys, vault_key_directory
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 
@@ -176,14 +175,7 @@ def test_a_rotation_interrupted_by_a_failing_server_completes_on_the_rerun(mesh)
 
 
 def test_a_vaulted_key_directory_rotates_all_encrypted_and_prints_no_secret(mesh, tmp_path):
-    password = "vault-test-" + secrets.token_hex(16)
-    password_file = tmp_path / "vault-password"
-    password_file.write_text(password + "\n")
-    password_file.chmod(0o600)
-    vault_args = ["--vault-id", "test@%s" % password_file]
-    plain = key_files(mesh.key_dir)
-    subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "ansible-vault"), "encrypt"] + vault_args
-                   + [str(mesh.key_dir / name) for name in plain], check=True, capture_output=True)
+    password, vault_args, plain = vault_key_directory(mesh, tmp_path)
     header = b"$ANSIBLE_VAULT;1.2;AES256;test\n"
     pings = Pings(mesh)
     try:

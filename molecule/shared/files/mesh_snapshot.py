@@ -1,7 +1,8 @@
 """Print this server's mesh state as JSON: each WireGuard interface's ifindex, addresses, public key and
 peers (public keys only), each peer's endpoint, last handshake and bytes moved (the evidence when a ping is
-lost: which side had which session when), the wg-quick units' start times (unix time, this server's clock) and
-/etc/hosts. No private or preshared key is read: `wg show <if> dump` would print them.
+lost: which side had which session when), the wg-quick units' start times (unix time, this server's clock),
+/etc/hosts, and the kernel's drop counters (each link's errors and drops, /proc/net/snmp's IP, ICMP and UDP counters:
+a datagram this kernel dropped counts there, so two snapshots around a lost ping tell which side dropped it). No private or preshared key is read: `wg show <if> dump` would print them.
 
 Runs on a lab server (as root) during the molecule side effect; the verify step compares snapshots."""
 
@@ -38,6 +39,27 @@ def peer_state(interface):
     return state
 
 
+def links_dropped():
+    """Per link (the uplink and the tunnels): its receive and send errors and drops since boot."""
+    dropped = {}
+    for link in json.loads(run("ip", "-j", "-s", "link", "show")):
+        stats = link.get("stats64", {})
+        dropped[link["ifname"]] = dict(("%s_%s" % (way, what), stats.get(way, {}).get(what))
+                                       for way in ("rx", "tx") for what in ("errors", "dropped"))
+    return dropped
+
+
+def snmp_counters():
+    """/proc/net/snmp: per protocol (Ip, Icmp, Udp, ...), its counters since boot."""
+    with open("/proc/net/snmp") as stream:
+        lines = stream.read().splitlines()
+    counters = {}
+    for names, values in zip(lines[::2], lines[1::2]):
+        protocol, names = names.split(":", 1)
+        counters[protocol] = dict(zip(names.split(), (int(value) for value in values.split(":", 1)[1].split())))
+    return counters
+
+
 interfaces = {}
 for link in json.loads(run("ip", "-j", "address", "show", "type", "wireguard")):
     name = link["ifname"]
@@ -58,4 +80,6 @@ print(json.dumps({
     "interfaces": interfaces,
     "peer_states": peer_states,
     "hosts": hosts_text,
+    "links_dropped": links_dropped(),
+    "snmp": snmp_counters(),
 }, sort_keys=True))
