@@ -49,10 +49,11 @@ DEV = {"name": "dev", "cidr": "10.40.0.0/16",
                    {"name": "b", "cidr": "10.40.3.0/24", "server": "vf3"}]}
 # The timers of a bridge and of its ports tick in `ip -d link`: they are no configuration.
 _TIMERS = re.compile(r"\b(\w+)_timer +[0-9.]+")
-# A rebooted server's interfaces come back with new indices and new random MAC addresses (their names, kinds and
-# settings are the same).
+# A rebooted server's interfaces come back with new indices and new random MAC addresses, which its bridges' ids
+# carry too (their names, kinds and settings are the same).
 _IFINDEX = re.compile(r"(?m)^\d+: |@if\d+")
-_MAC = re.compile(r"link/ether [0-9a-f:]{17}")
+# A MAC as `ip -d link` prints it, also inside bridge ids (8000.7e:8:7c:45:11:5: no leading zeros).
+_MAC = re.compile(r"\b[0-9a-f]{1,2}(?::[0-9a-f]{1,2}){5}\b")
 # prod's traffic counts in its rules' counters: no configuration either.
 _NFT_COUNTERS = re.compile(r"counter packets \d+ bytes \d+")
 WEB, APP, DB, DEV_A, DEV_B = "10.30.1.2", "10.30.2.2", "10.30.3.2", "10.40.1.2", "10.40.3.2"
@@ -105,7 +106,8 @@ class Fleet:
     def states(self):
         states = [sim.exact_state(server) for server in self.servers]
         for state in states:
-            state["ip -d link"] = _MAC.sub("link/ether", _IFINDEX.sub("", _TIMERS.sub(r"\1_timer", state["ip -d link"])))
+            state["ip -d link"] = _MAC.sub("MAC", _IFINDEX.sub("", _TIMERS.sub(r"\1_timer", state["ip -d link"])))
+            state["ip -4 address"] = _IFINDEX.sub("", state["ip -4 address"])
             state["nft list ruleset"] = _NFT_COUNTERS.sub("counter", state["nft list ruleset"])
         return states
 
