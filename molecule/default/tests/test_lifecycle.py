@@ -44,7 +44,10 @@ def test_no_packet_lost_between_the_servers_a_change_does_not_involve(phase):
     judged = undisturbed(phase)
     assert len(judged) >= 6, "probes of %s: %s" % (phase, judged)
     lost = {repr(probe): probe.when_lost() for probe in judged if probe.lost}
-    assert not lost, "lost requests during %s, icmp_seq: unix time sent (about; the record, with each server's WireGuard states and drop counters and the controller's UDP counters, is in %s): %s" % (
+    assert not lost, (
+        "lost requests during %s, icmp_seq: unix time sent (about; the record, with each server's WireGuard "
+        "states and drop counters and the controller's UDP counters, is in %s): %s"
+    ) % (
         phase, RECORD, lost)
     # Answered up to its last second: nothing lost hides in the tail left out above.
     unanswered_tail = {repr(probe): probe.sent - max(probe.replies, default=0) for probe in judged}

@@ -2,7 +2,8 @@
 peers (public keys only), each peer's endpoint, last handshake and bytes moved (the evidence when a ping is
 lost: which side had which session when), the wg-quick units' start times (unix time, this server's clock),
 /etc/hosts, and the kernel's drop counters (each link's errors and drops, /proc/net/snmp's IP, ICMP and UDP counters:
-a datagram this kernel dropped counts there, so two snapshots around a lost ping tell which side dropped it). No private or preshared key is read: `wg show <if> dump` would print them.
+a datagram this kernel dropped counts there, so two snapshots around a lost ping tell which side dropped it).
+No private or preshared key is read: `wg show <if> dump` would print them.
 
 Runs on a lab server (as root) during the molecule side effect; the verify step compares snapshots."""
 
