@@ -73,10 +73,13 @@ integration: deps
 # BENCH_LAB_ARGS: options of bench/lab_bench.py, e.g. "--first-runs 2" or "--only convergence".
 BENCH_LAB_ARGS ?=
 BENCH_SIM_SERVERS ?= 4 8 16 32 50
+# The benchmarks import the checkout (ansible_collections.fakevpc.vpc) and the test helper package tests/support,
+# from the two directories pytest.ini gives the tests.
+BENCH_PYTHONPATH := $(COLLECTIONS):$(CURDIR)/tests
 bench: deps
-	$(BIN)/python bench/plan_scale.py --results bench/results
-	$(BIN)/python bench/lab_bench.py --results bench/results $(BENCH_LAB_ARGS)
-	$(BIN)/python bench/sim_scale.py --results bench/results --servers $(BENCH_SIM_SERVERS)
+	PYTHONPATH=$(BENCH_PYTHONPATH) $(BIN)/python bench/plan_scale.py --results bench/results
+	PYTHONPATH=$(BENCH_PYTHONPATH) $(BIN)/python bench/lab_bench.py --results bench/results $(BENCH_LAB_ARGS)
+	PYTHONPATH=$(BENCH_PYTHONPATH) $(BIN)/python bench/sim_scale.py --results bench/results --servers $(BENCH_SIM_SERVERS)
 
 # The host's commands (scripts/deps.txt): the missing packages installed (every time: `deps` runs once per
 # venv), then one line per command still missing, which stops here; then the proof that the list is complete,

@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 
+from support.playbook import run_playbook
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(REPO, "bench")
 LAB_INVENTORY = os.path.join(REPO, "inventories", "lab", "hosts.yml")
@@ -194,23 +196,15 @@ class Ansible:
         """Run one playbook; return its wall time, the PLAY RECAP's changed count and its task times."""
         self.runs += 1
         base = os.path.join(self.workdir, "%03d-%s-%s" % (self.runs, re.sub(r"[^a-z0-9]+", "-", label.lower()), strategy))
-        argv = ["ansible-playbook", playbook]
-        for inventory in inventories:
-            argv += ["-i", inventory]
-        if extra_vars:
-            argv += ["-e", json.dumps(extra_vars)]
         self.log("  %s (%s)..." % (label, strategy))
         load = os.getloadavg()[0]
-        with open(base + ".log", "w", encoding="utf-8") as output:
-            start = time.perf_counter()
-            started_at = time.time()
-            result = subprocess.run(argv, stdout=output, stderr=subprocess.STDOUT, cwd=REPO,
-                                    env=self.environment(strategy, base + ".json"), check=False)
-            seconds = time.perf_counter() - start
-        if result.returncode != 0:
-            raise BenchError("%s (%s) failed (exit %d): see %s.log" % (label, strategy, result.returncode, base))
-        with open(base + ".log", encoding="utf-8") as output:
-            changed = sum(int(count) for count in re.findall(r"^\S+\s+: ok=\d+\s+changed=(\d+)", output.read(), re.M))
+        started_at = time.time()
+        run = run_playbook(playbook, list(inventories), extra_vars, verbose=0, timeout=None, cwd=REPO,
+                           environ=self.environment(strategy, base + ".json"), log=base + ".log")
+        seconds = run.seconds
+        if run.rc != 0:
+            raise BenchError("%s (%s) failed (exit %d): see %s.log" % (label, strategy, run.rc, base))
+        changed = sum(int(count) for count in re.findall(r"^\S+\s+: ok=\d+\s+changed=(\d+)", run.stdout, re.M))
         with open(base + ".json", encoding="utf-8") as handle:
             times = json.load(handle)
         self.log("  %s (%s): %.1f s, %d changed, load %.2f" % (label, strategy, seconds, changed, load))

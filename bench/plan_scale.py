@@ -15,9 +15,7 @@ import sys
 import time
 import tracemalloc
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "collections"))
-
-from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import build_mesh_plan  # noqa: E402
+from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import build_mesh_plan
 
 
 def servers(count):

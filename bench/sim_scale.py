@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark: site.yml on N simulated servers (network namespaces running wireguard-go), for growing N.
 
-Each simulated server is a set of namespaces reached by Ansible through nsenter (tests/integration/simservers.py),
-converged with the real roles and modules (tests/integration/mesh_sim.py). For every N: the first run, the
+Each simulated server is a set of namespaces reached by Ansible through nsenter (tests/support/simnet.py),
+converged with the real roles and modules (tests/support/mesh.py). For every N: the first run, the
 idempotent rerun, and a ping from the first server to the last over the mesh. Needs root.
 Prints a table and, with --results DIR, writes it to DIR/<UTC date and time>-scale.txt.
 
@@ -21,11 +21,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "integration"))
-
-from mesh_sim import Mesh  # noqa: E402
-from plan_scale import build_mesh_plan, plan_interfaces, servers  # noqa: E402
-from simservers import SimNet  # noqa: E402
+from plan_scale import build_mesh_plan, plan_interfaces, servers
+from support.addresses import mesh_address
+from support.mesh import Mesh
+from support.simnet import SimNet
 
 
 def failure(what, count, run):
@@ -72,8 +71,7 @@ def converge(count, workdir, timeout):
         rerun = mesh.site(count, timeout=timeout, verbose=0)
         if rerun.rc != 0:
             raise failure("rerun", count, rerun)
-        # Servers 1 and N talk over 192.168.1.1 <-> 192.168.1.N (default offset).
-        reached = net.servers[0].ping("192.168.1.%d" % count)
+        reached = net.servers[0].ping(mesh_address(1, count))
         interfaces = sum(len(server.run(["wg", "show", "interfaces"]).stdout.split()) for server in net.servers)
     return {"first": first.seconds, "first_changed": first.changed(), "rerun": rerun.seconds,
             "rerun_changed": rerun.changed(), "interfaces": interfaces, "ping_1_to_n": reached}

@@ -19,12 +19,13 @@ import shutil
 
 import pytest
 
-import simservers
+from support.paths import REPO_ROOT
+from support.simnet import SimError, SimNet
 
-os.environ["ANSIBLE_CONFIG"] = str(simservers.REPO_ROOT / "ansible.cfg")
+os.environ["ANSIBLE_CONFIG"] = str(REPO_ROOT / "ansible.cfg")
 
 
-DEPS = simservers.REPO_ROOT / "scripts" / "deps.txt"
+DEPS = REPO_ROOT / "scripts" / "deps.txt"
 # Ansible's get_bin_path looks in the sbin directories too, which a user's PATH may lack.
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", os.defpath), "/usr/local/sbin", "/usr/sbin", "/sbin"])
 
@@ -80,10 +81,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _factory(request, tmp_path_factory):
-    nets: list[simservers.SimNet] = []
+    nets: list[SimNet] = []
 
-    def make(count: int, **kwargs) -> simservers.SimNet:
-        net = simservers.SimNet(count, tmp_path_factory.mktemp("sim"), **kwargs)
+    def make(count: int, **kwargs) -> SimNet:
+        net = SimNet(count, tmp_path_factory.mktemp("sim"), **kwargs)
         nets.append(net)  # registered before start(): a half-started net is torn down too
         net.start()
         return net
@@ -99,7 +100,7 @@ def _factory(request, tmp_path_factory):
             except Exception as exc:  # keep tearing the others down
                 errors.append(f"{net.workdir}: {exc}")
         if errors:
-            raise simservers.SimError("; ".join(errors))
+            raise SimError("; ".join(errors))
 
     request.addfinalizer(fin)
     return make

@@ -15,8 +15,8 @@ import tarfile
 
 import pytest
 
-from collection_build import build, check_build, copy_checkout, members
-from simservers import REPO_ROOT
+from support.collection_build import build, check_build, copy_checkout, members
+from support.paths import REPO_ROOT
 
 KEY = base64.b64encode(os.urandom(32)).decode()  # what wg genkey prints
 VAULT = "$ANSIBLE_VAULT;1.1;AES256\n6162636465666768696a6b6c6d6e6f70\n"

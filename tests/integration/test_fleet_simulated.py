@@ -16,7 +16,6 @@ share the servers and run in order.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -26,12 +25,10 @@ import time
 
 import pytest
 
-from simservers import REPO_ROOT, run_playbook
-
-# How the molecule scenarios count lost pings (molecule/shared/probe_log.py), for the same count here.
-_SPEC = importlib.util.spec_from_file_location("probe_log", REPO_ROOT / "molecule" / "shared" / "probe_log.py")
-probe_log = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(probe_log)
+# How the molecule scenarios count lost pings (probe_log), for the same count here.
+from support import probe_log
+from support.paths import REPO_ROOT
+from support.playbook import run_playbook
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 

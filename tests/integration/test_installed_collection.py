@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-import netns_vpc_sim as sim
-from collection_build import BIN, build, check_build, clean_env, members
-from simservers import CONNECTION_PLUGINS, REPO_ROOT, parse_recap
+from support import netns_vpc as sim
+from support.collection_build import build, check_build, clean_env, members
+from support.paths import ANSIBLE_BIN, CONNECTION_PLUGINS, REPO_ROOT
+from support.playbook import parse_recap
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 
@@ -43,7 +44,7 @@ class Project:
         assert installed.returncode == 0 and "fakevpc.vpc:" in installed.stdout, installed.stdout + installed.stderr
 
     def run(self, tool, *args, timeout=600):
-        return subprocess.run([str(BIN / tool), *args], cwd=self.dir, env=self.env, capture_output=True, text=True,
+        return subprocess.run([str(ANSIBLE_BIN / tool), *args], cwd=self.dir, env=self.env, capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL, check=False)
 
     def playbook(self, *args):

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-import netns_vpc_sim as sim
-import simservers
+from support import netns_vpc as sim
+from support.playbook import run_playbook
 
 pytestmark = pytest.mark.root
 
@@ -194,7 +194,7 @@ def test_the_modules_on_real_namespaces_links_and_iptables(make_simnet):
     (playbook_dir / "modules.yml").write_text(PLAYBOOK)
     (playbook_dir / "links.yml").write_text(LINKS)
     (playbook_dir / "removal.yml").write_text(REMOVAL)
-    run = simservers.run_playbook(playbook_dir / "modules.yml", sim.inventory(net, host, {}), verbose=0)
+    run = run_playbook(playbook_dir / "modules.yml", sim.inventory(net, host, {}), verbose=0)
     assert run.rc == 0, run.describe()
     assert run.recap[host.name]["failed"] == 0
     assert sim.exact_state(host) == before

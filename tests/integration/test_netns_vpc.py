@@ -22,13 +22,15 @@ import json
 
 import pytest
 
-import netns_vpc_sim as sim
-import simservers
+from support import netns_vpc as sim
+from support.paths import REPO_ROOT
+from support.pings import ping
+from support.playbook import run_playbook
 
 pytestmark = pytest.mark.root
 
-PLAYBOOK = simservers.REPO_ROOT / "playbooks" / "netns_vpc.yml"
-CHECK_PLAYBOOK = simservers.REPO_ROOT / "playbooks" / "netns_vpc_check.yml"
+PLAYBOOK = REPO_ROOT / "playbooks" / "netns_vpc.yml"
+CHECK_PLAYBOOK = REPO_ROOT / "playbooks" / "netns_vpc_check.yml"
 
 ALPHA = {
     "name": "alpha", "cidr": "10.10.0.0/16",
@@ -73,7 +75,7 @@ class Lab:
 
     def play(self, vpcs, playbook=PLAYBOOK, expect_rc=0, **kwargs):
         inventory = sim.inventory(self.net, self.host, dict(self.variables, netns_vpc_vpcs=vpcs))
-        run = simservers.run_playbook(playbook, inventory, verbose=0, **kwargs)
+        run = run_playbook(playbook, inventory, verbose=0, **kwargs)
         print("%s: rc=%d %.1fs %s" % (playbook.name, run.rc, run.seconds, run.recap))
         assert run.rc == expect_rc, run.describe()
         return run
@@ -156,11 +158,11 @@ def test_apply_builds_isolated_vpcs_with_nat_policies_and_port_forwards(lab):
     lab.start_apps()
     host, upstream = lab.host, lab.upstream
     # same VPC: yes; another VPC, not peered: no
-    assert sim.ping(host, DB, NS_WEB) and sim.ping(host, WEB, NS_DB)
-    assert not sim.ping(host, BETA_ADDRESS, NS_WEB, tries=1) and not sim.ping(host, DB, NS_BETA, tries=1)
+    assert ping(host, DB, NS_WEB) and ping(host, WEB, NS_DB)
+    assert not ping(host, BETA_ADDRESS, NS_WEB, tries=1) and not ping(host, DB, NS_BETA, tries=1)
     # the upstream has no route to the VPCs: only NATed public subnets get answers; private has no way out
-    assert sim.ping(host, sim.INTERNET_IP, NS_WEB) and sim.ping(host, sim.INTERNET_IP, NS_BETA)
-    assert not sim.ping(host, sim.INTERNET_IP, NS_DB, tries=1)
+    assert ping(host, sim.INTERNET_IP, NS_WEB) and ping(host, sim.INTERNET_IP, NS_BETA)
+    assert not ping(host, sim.INTERNET_IP, NS_DB, tries=1)
     # the policy: the allowed port answers, the denied one is refused although something listens there
     assert sim.connect(host, WEB, 8080, NS_DB) == "HTTP/1.0 200 web"
     assert sim.connect(host, WEB, 2222, NS_DB) == "refused"
@@ -169,7 +171,7 @@ def test_apply_builds_isolated_vpcs_with_nat_policies_and_port_forwards(lab):
     # dropped on 9000, pings answered
     assert sim.connect(host, BETA_ADDRESS, 8080) == "refused"
     assert sim.connect(host, BETA_ADDRESS, 9000) == "error: timed out"
-    assert sim.ping(host, BETA_ADDRESS)
+    assert ping(host, BETA_ADDRESS)
     # host ports forwarded from the internet to a public and to a private subnet
     assert sim.connect(upstream, sim.HOST_IP, 18080) == "HTTP/1.0 200 web"
     assert sim.connect(upstream, sim.HOST_IP, 15432) == "HTTP/1.0 200 db"
@@ -211,7 +213,7 @@ def test_after_a_reboot_the_boot_script_alone_rebuilds_what_the_role_built(lab):
     lab.start_apps()
     assert sim.connect(lab.upstream, sim.HOST_IP, 18080) == "HTTP/1.0 200 web"
     assert sim.connect(host, WEB, 2222, NS_DB) == "refused"
-    assert not sim.ping(host, BETA_ADDRESS, NS_WEB, tries=1)
+    assert not ping(host, BETA_ADDRESS, NS_WEB, tries=1)
 
 
 def test_peering_opens_exactly_the_two_cidrs_and_one_vpc_is_removed_alone(lab):
@@ -221,10 +223,10 @@ def test_peering_opens_exactly_the_two_cidrs_and_one_vpc_is_removed_alone(lab):
     built = sim.converged_state(host)
     check = lab.play([ALPHA, peered], check=True, diff=True)
     assert check.recap["nv1"]["changed"] > 0
-    assert sim.converged_state(host) == built and not sim.ping(host, BETA_ADDRESS, NS_DB, tries=1)
+    assert sim.converged_state(host) == built and not ping(host, BETA_ADDRESS, NS_DB, tries=1)
 
     lab.play([ALPHA, peered])
-    assert sim.ping(host, BETA_ADDRESS, NS_DB) and sim.ping(host, DB, NS_BETA) and sim.ping(host, WEB, NS_BETA)
+    assert ping(host, BETA_ADDRESS, NS_DB) and ping(host, DB, NS_BETA) and ping(host, WEB, NS_BETA)
     # beta's policy across the peering: 8080 from alpha's web subnet only; nothing out to alpha's 5432
     assert sim.connect(host, BETA_ADDRESS, 8080, NS_WEB) == "HTTP/1.0 200 beta"
     assert sim.connect(host, BETA_ADDRESS, 8080, NS_DB) == "refused"
@@ -241,7 +243,7 @@ def test_peering_opens_exactly_the_two_cidrs_and_one_vpc_is_removed_alone(lab):
     assert NS_BETA not in host.run(["ip", "netns"]).stdout
     assert "br-beta" not in host.run(["ip", "link"]).stdout and "br-beta" not in host.run(["iptables-save"]).stdout
     assert "10.20.0.0/16" not in host.run(["ip", "-n", NS_DB, "route"]).stdout
-    assert sim.ping(host, DB, NS_WEB) and sim.connect(lab.upstream, sim.HOST_IP, 18080) == "HTTP/1.0 200 web"
+    assert ping(host, DB, NS_WEB) and sim.connect(lab.upstream, sim.HOST_IP, 18080) == "HTTP/1.0 200 web"
 
 
 def test_removal_leaves_the_host_exactly_as_before(lab):
@@ -273,8 +275,8 @@ def test_the_legacy_backend_builds_the_same_vpcs_and_removal_leaves_both_rule_se
     assert "-j NVPC-FORWARD" in host.run(["iptables-legacy-save"]).stdout
     assert sim.exact_state(host)["nft list ruleset"] == lab.before["nft list ruleset"]  # nothing in nft
     lab.start_apps()
-    assert sim.ping(host, DB, NS_WEB) and not sim.ping(host, BETA_ADDRESS, NS_WEB, tries=1)
-    assert sim.ping(host, sim.INTERNET_IP, NS_WEB) and not sim.ping(host, sim.INTERNET_IP, NS_DB, tries=1)
+    assert ping(host, DB, NS_WEB) and not ping(host, BETA_ADDRESS, NS_WEB, tries=1)
+    assert ping(host, sim.INTERNET_IP, NS_WEB) and not ping(host, sim.INTERNET_IP, NS_DB, tries=1)
     assert sim.connect(host, WEB, 8080, NS_DB) == "HTTP/1.0 200 web"
     assert sim.connect(host, WEB, 2222, NS_DB) == "refused"
     assert sim.connect(lab.upstream, sim.HOST_IP, 15432) == "HTTP/1.0 200 db"

@@ -10,27 +10,26 @@ Only the controller runs (ansible.builtin.debug never connects), so no root and 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 
 import pytest
 
-import simservers
+from support.paths import ANSIBLE_BIN, REPO_ROOT
+from support.playbook import ansible_env
 
-EXAMPLES = simservers.REPO_ROOT / "inventories" / "examples"
-ANSIBLE = simservers.REPO_ROOT / ".venv" / "bin" / "ansible"
+EXAMPLES = REPO_ROOT / "inventories" / "examples"
 
 
 def plan_of(inventory: str) -> dict:
     """The plan of the example's host, with uplink eth0, as the role would compute it."""
     expression = "{{ netns_vpc_vpcs | fakevpc.vpc.netns_vpc_plan(uplink='eth0') | to_json }}"
-    env = simservers.ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal",
-                                  "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
-                                  "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"})
-    ansible = os.environ.get("FAKEVPC_ANSIBLE_BIN", str(ANSIBLE.parent)) + "/ansible"
+    env = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal",
+                       "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+                       "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"})
+    ansible = str(ANSIBLE_BIN / "ansible")
     proc = subprocess.run([ansible, "-i", str(EXAMPLES / inventory), "netns_vpc", "-m", "ansible.builtin.debug",
                            "-a", "msg=" + expression], capture_output=True, text=True, env=env, timeout=120,
-                          cwd=str(simservers.REPO_ROOT), check=False)
+                          cwd=str(REPO_ROOT), check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(json.loads(proc.stdout[proc.stdout.index("=>") + 2:])["msg"])
 

@@ -16,21 +16,16 @@ iptables-legacy never unloads a table.
 
 from __future__ import annotations
 
-import sys
-
 import pytest
+from ansible_collections.fakevpc.vpc.plugins.module_utils._vpc_services import iptables_rule
 
-import netns_vpc_sim as sim
-import simservers
+from support import netns_vpc as sim
+from support.paths import REPO_ROOT
 from test_netns_vpc import ALPHA, Lab
-
-sys.path.insert(0, str(simservers.REPO_ROOT / "collections"))
-
-from ansible_collections.fakevpc.vpc.plugins.module_utils._vpc_services import iptables_rule  # noqa: E402
 
 pytestmark = pytest.mark.root
 
-SCRIPT = simservers.REPO_ROOT / "roles" / "vpc_service" / "files" / "fakevpc-vpc-services"
+SCRIPT = REPO_ROOT / "roles" / "vpc_service" / "files" / "fakevpc-vpc-services"
 SERVICE = {"name": "db", "port": 5432, "protocol": "tcp"}
 
 

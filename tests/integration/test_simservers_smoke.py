@@ -13,7 +13,10 @@ import time
 
 import pytest
 
-import simservers
+from support.paths import REPO_ROOT
+from support.playbook import run_playbook
+from support.procs import ns_inode, pids_in_namespaces
+from support.simnet import SimNet
 
 pytestmark = pytest.mark.root
 
@@ -31,10 +34,10 @@ def test_hostnames_differ(net):
 
 
 def test_own_namespaces_and_proc(net):
-    me = {k: simservers.ns_inode("self", k) for k in ("net", "mnt", "uts", "pid")}
+    me = {k: ns_inode("self", k) for k in ("net", "mnt", "uts", "pid")}
     for s in net.servers:
         for k in ("net", "mnt", "uts", "pid"):
-            assert simservers.ns_inode(s.pid, k) != me[k], (s.name, k)
+            assert ns_inode(s.pid, k) != me[k], (s.name, k)
         # its own /proc: PID 1 is the anchor, no host process is visible
         pids = [p for p in s.run(["ls", "/proc"]).stdout.split() if p.isdigit()]
         assert len(pids) < 10, pids
@@ -66,7 +69,7 @@ def test_underlay(net):
 def test_ansible_reaches_each_server(net):
     for s in net.servers:
         (s.etc_wireguard / "probe").unlink(missing_ok=True)
-    run = simservers.run_playbook("smoke.yml", net.inventory_path)
+    run = run_playbook("smoke.yml", net.inventory_path)
     assert run.rc == 0, run.describe()
     assert set(run.recap) == {"vpc1", "vpc2"}, run.describe()
     for s in net.servers:
@@ -121,7 +124,7 @@ def test_hand_made_tunnel(net):
 
 @pytest.mark.wireguard
 def test_teardown_kills_everything_even_on_failure(tmp_path):
-    net = simservers.SimNet(2, tmp_path)
+    net = SimNet(2, tmp_path)
     with pytest.raises(RuntimeError, match="boom"):
         with net:
             for s in net.servers:
@@ -133,15 +136,15 @@ def test_teardown_kills_everything_even_on_failure(tmp_path):
             raise RuntimeError("boom")
     assert net.leftovers() == []
     for pid in daemons + anchors:
-        assert simservers.ns_inode(pid, "net") is None, pid
+        assert ns_inode(pid, "net") is None, pid
     bg.wait(timeout=5)
 
 
 _CRASHING = r"""
 import json, sys
-sys.path.insert(0, sys.argv[1])
-import simservers
-net = simservers.SimNet(2, sys.argv[2])
+
+from support.simnet import SimNet
+net = SimNet(2, sys.argv[1])
 net.start()
 for s in net.servers:
     s.run(["wireguard-go", "wgcrash"])
@@ -155,8 +158,8 @@ sys.stdin.read()  # killed here, teardown never runs
 @pytest.mark.wireguard
 def test_servers_die_with_a_killed_test_process(tmp_path):
     """Even a test process killed with SIGKILL (no finalizer at all) leaves nothing running."""
-    proc = subprocess.Popen([sys.executable, "-c", _CRASHING, os.path.dirname(simservers.__file__), str(tmp_path)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", _CRASHING, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT / "tests")))
     try:
         info = json.loads(proc.stdout.readline())
     finally:
@@ -165,8 +168,8 @@ def test_servers_die_with_a_killed_test_process(tmp_path):
     assert len(info["pids"]) == 5
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and (
-            any(simservers.ns_inode(p, "net") is not None for p in info["pids"])
-            or simservers.pids_in_namespaces(set(info["net"]))):
+            any(ns_inode(p, "net") is not None for p in info["pids"])
+            or pids_in_namespaces(set(info["net"]))):
         time.sleep(0.05)
-    assert [p for p in info["pids"] if simservers.ns_inode(p, "net") is not None] == []
-    assert simservers.pids_in_namespaces(set(info["net"])) == []
+    assert [p for p in info["pids"] if ns_inode(p, "net") is not None] == []
+    assert pids_in_namespaces(set(info["net"])) == []

@@ -23,8 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from mesh_sim import SITE, Mesh, stable_dump
-from simservers import run_playbook
+from support.mesh import converged_mesh, stable_dump
+from support.paths import SITE
+from support.playbook import run_playbook
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 
@@ -228,10 +229,7 @@ def messages(output):
 
 @pytest.fixture(scope="module")
 def mesh(make_simnet_module, tmp_path_factory):
-    mesh = Mesh(make_simnet_module(3), tmp_path_factory.mktemp("bad-inputs"))
-    converged = mesh.site(3, verbose=0)
-    assert converged.rc == 0, converged.describe()
-    return mesh
+    return converged_mesh(make_simnet_module(3), tmp_path_factory.mktemp("bad-inputs"), verbose=0)
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,10 @@ import stat
 
 import pytest
 
-from mesh_sim import Mesh, expected_hosts_block, start_pinging, stop_pinging
-from simservers import REPO_ROOT, run_playbook
+from support.mesh import Mesh, expected_hosts_block
+from support.paths import REPO_ROOT
+from support.pings import start_pinging, stop_pinging
+from support.playbook import run_playbook
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 

@@ -26,27 +26,20 @@ import time
 
 import pytest
 
-import netns_vpc_sim as sim
-import simservers
+from support import netns_vpc as sim
+from support.paths import REPO_ROOT
+from support.pings import ping
+from support.playbook import run_playbook
+from support.vpcs import dev_vpc, prod_vpc
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 
-SITE = simservers.REPO_ROOT / "site.yml"
-CHECK = simservers.REPO_ROOT / "playbooks" / "vpc_check.yml"
+SITE = REPO_ROOT / "site.yml"
+CHECK = REPO_ROOT / "playbooks" / "vpc_check.yml"
 INTERNET = "198.51.100.1"
 
-PROD = {"name": "prod", "cidr": "10.30.0.0/16",
-        "subnets": [{"name": "web", "cidr": "10.30.1.0/24", "type": "public", "server": "vf1"},
-                    {"name": "app", "cidr": "10.30.2.0/24", "server": "vf2"},
-                    {"name": "db", "cidr": "10.30.3.0/24", "server": "vf3"}],
-        "policies": [{"subnet": "db", "ingress": [{"port": 7000, "source": "10.30.2.0/24", "action": "allow"},
-                                                  {"port": 7000, "action": "deny"}]}],
-        "apps": [{"name": "www", "subnet": "web", "command": "/usr/bin/python3 -m http.server 8080", "port": 8080},
-                 {"name": "echo", "subnet": "db", "command": "/usr/bin/socat TCP-LISTEN:7000,fork EXEC:/bin/cat",
-                  "port": 7000}]}
-DEV = {"name": "dev", "cidr": "10.40.0.0/16",
-       "subnets": [{"name": "a", "cidr": "10.40.1.0/24", "server": "vf1"},
-                   {"name": "b", "cidr": "10.40.3.0/24", "server": "vf3"}]}
+PROD = prod_vpc("vf1", "vf2", "vf3")
+DEV = dev_vpc("vf1", "vf3")
 # The timers of a bridge and of its ports tick in `ip -d link`: they are no configuration.
 _TIMERS = re.compile(r"\b(\w+)_timer +[0-9.]+")
 # A rebooted server's interfaces come back with new indices and new random MAC addresses, which its bridges' ids
@@ -91,14 +84,14 @@ class Fleet:
         return self.inventory_path
 
     def site(self, vpcs, expect_rc=0, **kwargs):
-        run = simservers.run_playbook(SITE, self.inventory(vpcs), verbose=0, **kwargs)
+        run = run_playbook(SITE, self.inventory(vpcs), verbose=0, **kwargs)
         print("site.yml: rc=%d %.1fs %s" % (run.rc, run.seconds, run.recap))
         assert run.rc == expect_rc, run.describe()
         return run
 
     def check(self, vpcs):
-        run = simservers.run_playbook(CHECK, self.inventory(vpcs), verbose=0,
-                                      extra_vars={"netns_vpc_check_internet_address": INTERNET})
+        run = run_playbook(CHECK, self.inventory(vpcs), verbose=0,
+                           extra_vars={"netns_vpc_check_internet_address": INTERNET})
         print(run.stdout)
         assert run.rc == 0, run.describe()
         return run
@@ -128,10 +121,6 @@ def fleet(make_simnet_module):
     yield fleet
     for apps in fleet.apps.values():
         apps.stop()
-
-
-def ns_ping(server, address, netns, tries=3):
-    return sim.ping(server, address, netns, tries=tries)
 
 
 def test_a_bad_fleet_is_refused_before_any_server_changes(fleet):
@@ -164,7 +153,7 @@ def test_prod_spans_three_servers(fleet):
     fleet.apps["vf1"].start("ns-prod-web", 8080, "www")
     fleet.apps["vf3"].start("ns-prod-db", 7000, "echo")
     web, app, db = fleet.server(1), fleet.server(2), fleet.server(3)
-    assert ns_ping(web, DB, "ns-prod-web") and ns_ping(db, APP, "ns-prod-db") and ns_ping(app, WEB, "ns-prod-app")
+    assert ping(web, DB, "ns-prod-web") and ping(db, APP, "ns-prod-db") and ping(app, WEB, "ns-prod-app")
     assert sim.connect(app, "www.prod.vpcdomain", 8080, "ns-prod-app") == "HTTP/1.0 200 www"
     # no NAT inside the VPC: db sees app's own address
     assert fleet.server(3).run(["ip", "netns", "exec", "ns-prod-db", "ip", "route", "get", APP]).returncode == 0
@@ -195,12 +184,12 @@ def test_isolation_the_db_policy_and_the_way_out(fleet):
     web, app, db = fleet.server(1), fleet.server(2), fleet.server(3)
     assert sim.connect(app, "echo.prod.vpcdomain", 7000, "ns-prod-app") == "HTTP/1.0 200 echo"
     assert sim.connect(web, "echo.prod.vpcdomain", 7000, "ns-prod-web") == "refused"
-    assert not ns_ping(web, DB, "ns-dev-a", tries=1) and not ns_ping(db, WEB, "ns-dev-b", tries=1)
+    assert not ping(web, DB, "ns-dev-a", tries=1) and not ping(db, WEB, "ns-dev-b", tries=1)
     assert sim.connect(db, WEB, 8080, "ns-dev-b") != "HTTP/1.0 200 www"
-    assert ns_ping(web, DEV_B, "ns-dev-a") and ns_ping(db, DEV_A, "ns-dev-b")
+    assert ping(web, DEV_B, "ns-dev-a") and ping(db, DEV_A, "ns-dev-b")
     # web goes out through server 1 only; db has no way out at all (and neither has app)
-    assert ns_ping(web, INTERNET, "ns-prod-web")
-    assert not ns_ping(db, INTERNET, "ns-prod-db", tries=1) and not ns_ping(app, INTERNET, "ns-prod-app", tries=1)
+    assert ping(web, INTERNET, "ns-prod-web")
+    assert not ping(db, INTERNET, "ns-prod-db", tries=1) and not ping(app, INTERNET, "ns-prod-app", tries=1)
     nat = [server.run(["iptables", "-t", "nat", "-S", "NVPC-POSTROUTING"], check=False).stdout for server in fleet.servers]
     assert "-s 10.30.1.0/24 -o eth0" in nat[0] and "MASQUERADE" not in nat[1] + nat[2]
 
@@ -209,7 +198,7 @@ def test_peering_opens_exactly_the_two_vpcs_on_every_server(fleet):
     dev = dict(copy.deepcopy(DEV), peerings=["prod"])
     fleet.site([PROD, dev])
     web, app, db = fleet.server(1), fleet.server(2), fleet.server(3)
-    assert ns_ping(web, APP, "ns-dev-a") and ns_ping(app, DEV_B, "ns-prod-app") and ns_ping(db, WEB, "ns-dev-b")
+    assert ping(web, APP, "ns-dev-a") and ping(app, DEV_B, "ns-prod-app") and ping(db, WEB, "ns-dev-b")
     assert sim.connect(db, "www.prod.vpcdomain", 8080, "ns-dev-b") == "HTTP/1.0 200 www"
     assert sim.connect(web, "echo.prod.vpcdomain", 7000, "ns-dev-a") == "refused"  # db's policy still holds
     rules = app.run(["iptables", "-S", "NVPC-FORWARD"]).stdout
@@ -228,14 +217,14 @@ def test_a_rebooted_server_comes_back_with_no_playbook_run(fleet):
     app.run(["ip", "netns", "delete", "ns-prod-app"])
     app.run(["nft", "flush", "ruleset"])
     app.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
-    assert not ns_ping(fleet.server(1), APP, "ns-prod-web", tries=1)
+    assert not ping(fleet.server(1), APP, "ns-prod-web", tries=1)
     for conf in sorted(os.listdir(app.root / "etc-wireguard")):
         app.run(["wg-quick", "up", conf[:-len(".conf")]])
     started = time.monotonic()
     app.run([str(app.root / "netns_vpc" / "netns-vpc-up")])
     # its peers find the new tunnels when they next send (a fresh handshake): the issue allows 30 s
-    assert ns_ping(fleet.server(1), APP, "ns-prod-web", tries=40) and ns_ping(fleet.server(3), APP, "ns-prod-db", tries=40)
-    assert ns_ping(app, DEV_B, "ns-prod-app")
+    assert ping(fleet.server(1), APP, "ns-prod-web", tries=40) and ping(fleet.server(3), APP, "ns-prod-db", tries=40)
+    assert ping(app, DEV_B, "ns-prod-app")
     print("server 2 reachable again %.1f s after its tunnels started" % (time.monotonic() - started))
     assert sim.connect(app, "echo.prod.vpcdomain", 7000, "ns-prod-app") == "HTTP/1.0 200 echo"
     assert sim.converged_state(app) == built
@@ -248,6 +237,6 @@ def test_removing_dev_everywhere_leaves_every_server_as_before_it_existed(fleet)
         for key, text in before.items():
             assert state[key] == text, (number, key)
     web, app, db = fleet.server(1), fleet.server(2), fleet.server(3)
-    assert ns_ping(web, DB, "ns-prod-web") and ns_ping(db, APP, "ns-prod-db")
+    assert ping(web, DB, "ns-prod-web") and ping(db, APP, "ns-prod-db")
     assert sim.connect(app, "echo.prod.vpcdomain", 7000, "ns-prod-app") == "HTTP/1.0 200 echo"
     assert not (web.root / "etc-netns" / "ns-dev-a").exists()

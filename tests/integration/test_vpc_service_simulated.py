@@ -10,18 +10,14 @@ A service bound to 127.0.0.1 on server 2 answers on every mesh address of server
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 
 import pytest
+from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import build_mesh_plan
+from ansible_collections.fakevpc.vpc.plugins.module_utils._vpc_services import build_service_plan
 
-from mesh_sim import Mesh
-from simservers import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "collections"))
-
-from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import build_mesh_plan  # noqa: E402
-from ansible_collections.fakevpc.vpc.plugins.module_utils._vpc_services import build_service_plan  # noqa: E402
+from support.mesh import converged_mesh
+from support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 
@@ -31,10 +27,7 @@ PORT = 8888
 
 @pytest.fixture(scope="module")
 def mesh(make_simnet_module, tmp_path_factory):
-    mesh = Mesh(make_simnet_module(3), tmp_path_factory.mktemp("svc"))
-    converged = mesh.site(3, verbose=0)
-    assert converged.rc == 0, converged.describe()
-    return mesh
+    return converged_mesh(make_simnet_module(3), tmp_path_factory.mktemp("svc"), verbose=0)
 
 
 def rules_file(server, rules):

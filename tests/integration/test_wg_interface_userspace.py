@@ -20,7 +20,8 @@ import sys
 
 import pytest
 
-import simservers
+from support.paths import REPO_ROOT
+from support.playbook import ansible_env
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 
@@ -31,7 +32,7 @@ def run_wg_interface_in_own_namespaces(inotify_limit):
     private_key = subprocess.run(["wg", "genkey"], capture_output=True, text=True, check=True).stdout.strip()
     arguments = {"interfaces": [{"name": "wgfvtest", "private_key": private_key, "addresses": ["192.168.250.1/24"],
                                  "listen_port": 51999}], "implementation": "userspace", "persist": False}
-    ansible = [str(simservers.REPO_ROOT / ".venv" / "bin" / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+    ansible = [str(REPO_ROOT / ".venv" / "bin" / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
                "-e", "ansible_python_interpreter=%s" % sys.executable, "-m", "fakevpc.vpc.wg_interfaces",
                "-a", json.dumps(arguments)]
     script = "\n".join([
@@ -43,7 +44,7 @@ def run_wg_interface_in_own_namespaces(inotify_limit):
     ])
     os.makedirs("/run/wireguard", exist_ok=True)  # the mount point only
     return subprocess.run(UNSHARE + ["sh", "-c", script], capture_output=True, text=True, timeout=300, check=False,
-                          env=simservers.ansible_env(), cwd=simservers.REPO_ROOT)
+                          env=ansible_env(), cwd=REPO_ROOT)
 
 
 def test_a_wireguard_go_daemon_that_dies_at_start_fails_the_module_with_the_reason():

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
-import simservers
+from support.playbook import PlaybookRun, run_playbook
+from support.procs import proc_comm
+from support.simnet import NSENTER, SimNet, SimServer
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 
@@ -42,20 +44,20 @@ def _h(secret: str) -> str:
 class Mesh:
     """The three servers, the controller-side key directory and every playbook run made on them."""
 
-    def __init__(self, net: simservers.SimNet, workdir: Path):
+    def __init__(self, net: SimNet, workdir: Path):
         self.net = net
         self.key_dir = workdir / "keys"
-        self.runs: list[simservers.PlaybookRun] = []
+        self.runs: list[PlaybookRun] = []
 
-    def server(self, name: str) -> simservers.SimServer:
+    def server(self, name: str) -> SimServer:
         return self.net.by_name(name)
 
     # -- applying ------------------------------------------------------------------------
-    def apply(self, check: bool = False, diff: bool = False, **variables) -> simservers.PlaybookRun:
+    def apply(self, check: bool = False, diff: bool = False, **variables) -> PlaybookRun:
         extra = {"wg_it_key_dir": str(self.key_dir)}
         extra.update(variables)
-        run = simservers.run_playbook(PLAYBOOK, self.net.inventory_path, extra, check=check, diff=diff, verbose=1,
-                                      env={"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"})
+        run = run_playbook(PLAYBOOK, self.net.inventory_path, extra, check=check, diff=diff, verbose=1,
+                           env={"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"})
         self.runs.append(run)
         self.assert_no_secret(run.stdout + run.stderr, "playbook output")
         assert run.rc == 0, run.describe()
@@ -63,7 +65,7 @@ class Mesh:
         assert set(run.recap) == set(HOSTS), run.describe()
         return run
 
-    def results(self, run: simservers.PlaybookRun | None = None) -> dict[str, list[dict]]:
+    def results(self, run: PlaybookRun | None = None) -> dict[str, list[dict]]:
         """Per host, the wg_interfaces result of each interface of the plan of the last run,
         as the playbook's last task printed them."""
         run = run or self.runs[-1]
@@ -243,10 +245,10 @@ def test_second_apply_changes_nothing(mesh):
     assert mesh.snapshot() == before
 
 
-def _start_ping(server: simservers.SimServer, address: str, out: Path) -> subprocess.Popen:
+def _start_ping(server: SimServer, address: str, out: Path) -> subprocess.Popen:
     # network namespace only (no PID namespace): the Popen PID is ping's own, so SIGINT reaches it
     with open(out, "w") as f:
-        return subprocess.Popen([simservers.NSENTER, f"--target={server.pid}", "--net", "--",
+        return subprocess.Popen([NSENTER, f"--target={server.pid}", "--net", "--",
                                  "ping", "-n", "-i", "0.01", "-W", "2", address],
                                 stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
@@ -378,6 +380,6 @@ def test_absent_leaves_nothing_behind(mesh):
         assert os.listdir(s.run_wireguard) == [], (s.name, os.listdir(s.run_wireguard))
         assert os.listdir(s.etc_wireguard) == [], (s.name, os.listdir(s.etc_wireguard))
         # the only processes left in the server are its PID 1
-        assert [simservers.proc_comm(p) for p in s.processes()] == [], s.name
+        assert [proc_comm(p) for p in s.processes()] == [], s.name
     again = mesh.apply(wg_it_state="absent")
     assert again.changed() == 0, again.describe()

@@ -18,8 +18,10 @@ import stat
 import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from mesh_sim import SITE, Mesh, start_pinging, stop_pinging
-from simservers import REPO_ROOT, run_playbook
+from support.mesh import Mesh
+from support.paths import REPO_ROOT, SITE
+from support.pings import start_pinging, stop_pinging
+from support.playbook import run_playbook
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 

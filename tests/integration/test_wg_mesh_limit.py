@@ -15,8 +15,9 @@ import subprocess
 
 import pytest
 
-from mesh_sim import SITE, Mesh
-from simservers import run_playbook
+from support.mesh import converged_mesh
+from support.paths import SITE
+from support.playbook import run_playbook
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 
@@ -26,10 +27,7 @@ UNREACHABLE_PID = 99999999
 
 @pytest.fixture(scope="module")
 def mesh(make_simnet_module, tmp_path_factory):
-    mesh = Mesh(make_simnet_module(4), tmp_path_factory.mktemp("limit"))
-    converged = mesh.site(3, verbose=0)
-    assert converged.rc == 0, converged.describe()
-    return mesh
+    return converged_mesh(make_simnet_module(4), tmp_path_factory.mktemp("limit"), 3, verbose=0)
 
 
 def wg(*argv, given=None):

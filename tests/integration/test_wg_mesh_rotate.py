@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import stat
-import subprocess
 
 import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from mesh_sim import Mesh
-from simservers import REPO_ROOT, run_playbook
+from support.mesh import converged_mesh
+from support.paths import REPO_ROOT
+from support.pings import start_pinging, stop
+from support.playbook import run_playbook
 from test_wg_mesh_keys import key_files, running_keys, vault_key_directory
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
@@ -29,10 +29,7 @@ PAIRS = [(1, 2), (1, 3), (2, 3)]
 
 @pytest.fixture(scope="module")
 def mesh(make_simnet_module, tmp_path_factory):
-    mesh = Mesh(make_simnet_module(3), tmp_path_factory.mktemp("rotate"))
-    first = mesh.site(3)
-    assert first.rc == 0, first.describe()
-    return mesh
+    return converged_mesh(make_simnet_module(3), tmp_path_factory.mktemp("rotate"))
 
 
 def rotate(mesh, request, overrides=None, **kwargs):
@@ -45,16 +42,14 @@ class Pings:
 
     def __init__(self, mesh):
         servers = mesh.net.servers
-        self.pingers = dict(((a, b), servers[a - 1].popen(
-            ["ping", "-D", "-n", "-i", "0.1", "server%d.vpcdomain" % b],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)) for a, b in PAIRS)
+        self.pingers = dict(((a, b), start_pinging(servers[a - 1], "server%d.vpcdomain" % b, interval="0.1", timestamps=True))
+                            for a, b in PAIRS)
 
     def stop(self):
         """{pair: (answered, lost, longest gap in ms between two answers, output)}."""
         results = {}
         for pair, pinger in self.pingers.items():
-            os.killpg(pinger.pid, signal.SIGINT)  # nsenter does not pass signals on
-            output = pinger.communicate(timeout=30)[0]
+            output = stop(pinger)
             answers = sorted((int(sequence), float(stamp)) for stamp, sequence in
                              re.findall(r"^\[(\d+\.\d+)\] .*icmp_seq=(\d+)", output, re.MULTILINE))
             sequences = [sequence for sequence, _stamp in answers]

@@ -1,18 +1,11 @@
-"""Make the checkout importable as ansible_collections.fakevpc.vpc for plain pytest runs; hand arguments to an
-AnsibleModule made in a test (module_args)."""
+"""Hand arguments to an AnsibleModule made in a test (module_args). The checkout imports as
+ansible_collections.fakevpc.vpc through pytest.ini (collections/ on sys.path)."""
 
 import contextlib
 import json
-import os
-import sys
 
 import pytest
-
-_COLLECTIONS = os.path.join(os.path.dirname(__file__), "..", "..", "collections")
-if os.path.isdir(_COLLECTIONS) and "ansible_collections.fakevpc" not in sys.modules:
-    sys.path.insert(0, os.path.abspath(_COLLECTIONS))
-
-from ansible.module_utils import basic  # noqa: E402  # pylint: disable=wrong-import-position
+from ansible.module_utils import basic
 
 try:
     from ansible.module_utils.testing import patch_module_args

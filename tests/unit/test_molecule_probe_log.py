@@ -1,22 +1,17 @@
 # Copyright (c) fakevpc developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""molecule/shared/probe_log.py, which both molecule scenarios judge their ping probes with: loss counted by
+"""tests/support/probe_log.py, which both molecule scenarios judge their ping probes with: loss counted by
 sequence number up to the last answered request, the unanswered tail, the first reply after a moment, the JSON
 of its command line."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location("probe_log", ROOT / "molecule" / "shared" / "probe_log.py")
-probe_log = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(probe_log)
+from support import probe_log
 
 START = 1700000000.0
 

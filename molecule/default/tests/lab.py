@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import pytest
 import testinfra.utils.ansible_runner
 import yaml
 
-# The probe logs are read by the module both scenarios share (molecule/shared/probe_log.py).
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
-import probe_log  # noqa: E402  pylint: disable=wrong-import-position
+# The test helper package (tests/support, on sys.path through pytest.ini): the probe logs' reader both scenarios
+# share, and the mesh's addresses as the integration tests expect them too.
+from support import probe_log
+from support.addresses import HOSTS_BEGIN, HOSTS_END, hosts_lines, mesh_address
 
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 INVENTORY = os.path.join(EPHEMERAL, "inventory")
@@ -28,8 +28,6 @@ RECORD = os.environ.get("FAKEVPC_MOLECULE_RECORD") or os.path.join(EPHEMERAL, "l
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
 DOMAIN = "vpcdomain"
 OFFSET = 1  # wg_mesh_iface_ip_offset: server A's subnet is 192.168.(OFFSET + A - 1).0/24
-BEGIN = "# BEGIN fakevpc.vpc wg_mesh"
-END = "# END fakevpc.vpc wg_mesh"
 
 
 def without_record(reason):
@@ -58,25 +56,21 @@ def services():
 
 def address(seen_from, target):
     """Return the address server index seen_from uses for server index target."""
-    if seen_from == target:
-        return "127.0.0.1"
-    low, high = sorted((seen_from, target))
-    subnet = "192.168.%d" % (OFFSET + low - 1)
-    return "%s.%d" % (subnet, high if seen_from == low else 1)
+    return mesh_address(seen_from, target, OFFSET)
 
 
 def expected_block(index, servers):
     """Return the managed hosts block of server index in a VPC of servers (names), one line per server."""
-    return ["%s %s %s.%s" % (address(index, INDEX[name]), name, name, DOMAIN) for name in servers]
+    return hosts_lines(index, [(name, INDEX[name]) for name in servers], DOMAIN, OFFSET)
 
 
 def hosts_block(text):
     """Return the managed block of a hosts file as normalised lines, or None when it has none; fail if it has several."""
     lines = text.splitlines()
-    if BEGIN not in lines and END not in lines:
+    if HOSTS_BEGIN not in lines and HOSTS_END not in lines:
         return None
-    assert lines.count(BEGIN) == 1 and lines.count(END) == 1, "one managed block in the hosts file"
-    return [" ".join(line.split()) for line in lines[lines.index(BEGIN) + 1:lines.index(END)]]
+    assert lines.count(HOSTS_BEGIN) == 1 and lines.count(HOSTS_END) == 1, "one managed block in the hosts file"
+    return [" ".join(line.split()) for line in lines[lines.index(HOSTS_BEGIN) + 1:lines.index(HOSTS_END)]]
 
 
 def snapshot(label, server):

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import re
 import stat
-import subprocess
 
 import pytest
 
 from lab import EPHEMERAL, INVENTORY, RECORD, RUNNER, SERVERS, without_record
+from support.playbook import run_playbook
 
 SITE = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml")
 # name: (host variables by server, extra variables, the words the error must contain)
@@ -52,12 +52,12 @@ def test_a_bad_inventory_fails_before_any_server_changes(case, tmp_path, states_
     bad.write_text("vpc:\n  hosts:\n" + "".join(
         "    %s:\n" % host + "".join("      %s: %r\n" % item for item in variables.items())
         for host, variables in host_vars.items()))
-    argv = ["ansible-playbook", "-i", INVENTORY, "-i", str(bad), SITE]
+    extra_args = []
     for name, value in extra_vars.items():
-        argv += ["-e", "%s=%s" % (name, value)]
-    run = subprocess.run(argv, capture_output=True, text=True, cwd=EPHEMERAL, env=PLAIN, check=False)
+        extra_args += ["-e", "%s=%s" % (name, value)]
+    run = run_playbook(SITE, [INVENTORY, bad], verbose=0, extra_args=extra_args, timeout=None, cwd=EPHEMERAL, environ=PLAIN)
     output = run.stdout + run.stderr
-    assert run.returncode != 0, output
+    assert run.rc != 0, output
     # The error as one line, whatever the callback's wrapping and quoting.
     failure = " ".join(output[output.find("fatal:"):].replace("''", "'").split())
     assert all(word in failure for word in words), failure

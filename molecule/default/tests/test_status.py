@@ -6,16 +6,16 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 from lab import EPHEMERAL, INVENTORY, REMOVED, SERVERS
+from support.playbook import run_playbook
 
 STATUS = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "status.yml")
 
 
 def test_the_status_matrix_shows_every_server_and_succeeds():
-    run = subprocess.run(["ansible-playbook", "-i", INVENTORY, STATUS], capture_output=True, text=True, cwd=EPHEMERAL, check=False)
-    assert run.returncode == 0, run.stdout + run.stderr
+    run = run_playbook(STATUS, INVENTORY, verbose=0, timeout=None, cwd=EPHEMERAL, environ=dict(os.environ))
+    assert run.rc == 0, run.stdout + run.stderr
     matrix = run.stdout[run.stdout.index("Show the matrix"):run.stdout.index("PLAY RECAP")]
     assert all(name in matrix for name in SERVERS), matrix
     assert not any(name in matrix for name in REMOVED), matrix

@@ -16,21 +16,13 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import Mesh
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_fleet import build_fleet_plan
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_plan import VpcPlanError, build_vpc_plan
 
+from support.vpcs import dev_vpc, prod_vpc
+
 HOSTS = ["s1", "s2", "s3"]
 INDICES = {"s1": 1, "s2": 2, "s3": 3}
 # The fleet: prod's public web on s1, app on s2, private db on s3 (port 7000 from app only); dev on s1 and s3.
-PROD = {"name": "prod", "cidr": "10.30.0.0/16", "subnets": [
-    {"name": "web", "cidr": "10.30.1.0/24", "type": "public", "server": "s1"},
-    {"name": "app", "cidr": "10.30.2.0/24", "server": "s2"},
-    {"name": "db", "cidr": "10.30.3.0/24", "server": "s3"}],
-    "policies": [{"subnet": "db", "ingress": [{"port": 7000, "source": "10.30.2.0/24", "action": "allow"},
-                                              {"port": 7000, "action": "deny"}]}],
-    "apps": [{"name": "www", "subnet": "web", "command": "/usr/bin/python3 -m http.server 8080", "port": 8080},
-             {"name": "echo", "subnet": "db", "command": "/usr/bin/socat TCP-LISTEN:7000,fork EXEC:/bin/cat",
-              "port": 7000}]}
-DEV = {"name": "dev", "cidr": "10.40.0.0/16",
-       "subnets": [{"name": "a", "cidr": "10.40.1.0/24", "server": "s1"},
-                   {"name": "b", "cidr": "10.40.3.0/24", "server": "s3"}]}
+PROD = prod_vpc("s1", "s2", "s3")
+DEV = dev_vpc("s1", "s3")
 
 
 def fleet_of(vpcs, declarations=None, **kwargs):

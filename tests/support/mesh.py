@@ -1,20 +1,17 @@
 # Copyright (c) fakevpc developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""site.yml on simulated servers: inventories of the first N servers, state snapshots, expected names."""
+"""site.yml on simulated servers: inventories of the first N servers, state snapshots, expected hosts blocks."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import re
-import signal
-import subprocess
 
-from simservers import REPO_ROOT, run_playbook
-
-SITE = REPO_ROOT / "site.yml"
+from support.addresses import HOSTS_BEGIN, HOSTS_END, hosts_lines
+from support.paths import SITE
+from support.playbook import run_playbook
 
 
 class Mesh:
@@ -77,29 +74,13 @@ def mesh_addresses(ip_json):
 
 
 def expected_hosts_block(looking, indices):
-    lines = []
-    for other in sorted(indices):
-        if other == looking:
-            address = "127.0.0.1"
-        elif looking < other:
-            address = "192.168.%d.%d" % (looking, other)
-        else:
-            address = "192.168.%d.1" % other
-        lines.append("%s server%d server%d.vpcdomain" % (address, other, other))
-    return "# BEGIN fakevpc.vpc wg_mesh\n" + "\n".join(lines) + "\n# END fakevpc.vpc wg_mesh\n"
+    lines = hosts_lines(looking, [("server%d" % other, other) for other in sorted(indices)])
+    return HOSTS_BEGIN + "\n" + "\n".join(lines) + "\n" + HOSTS_END + "\n"
 
 
-def start_pinging(server, name):
-    """ping name from server 20 times a second, until stop_pinging."""
-    return server.popen(["ping", "-n", "-i", "0.05", name],
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def stop_pinging(pinger):
-    """Stop the pinger and return (answered, unanswered, output): the echo requests answered and the ones lost before
-    the last answer. The request in flight when ping is stopped is not lost: it has had no time to come back."""
-    os.killpg(pinger.pid, signal.SIGINT)  # nsenter does not pass signals on: reach ping through its group
-    output = pinger.communicate(timeout=30)[0]
-    answered = sorted(int(sequence) for sequence in re.findall(r"icmp_seq=(\d+)", output))
-    last = answered[-1] if answered else 0
-    return len(answered), sorted(set(range(1, last + 1)) - set(answered)), output
+def converged_mesh(net, workdir, count=None, **kwargs):
+    """A Mesh of net whose first count servers (all, by default) site.yml has converged: the run must succeed."""
+    mesh = Mesh(net, workdir)
+    run = mesh.site(len(net.servers) if count is None else count, **kwargs)
+    assert run.rc == 0, run.describe()
+    return mesh

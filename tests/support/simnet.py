@@ -36,7 +36,6 @@ host outside the work directory is the empty mount point ``/run/wireguard``.
 
 from __future__ import annotations
 
-import ctypes
 import ipaddress
 import json
 import os
@@ -48,14 +47,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from support.pings import ping
+from support.procs import ns_inode, pdeathsig, pids_in_namespaces, proc_comm
+
 UNSHARE = shutil.which("unshare") or "/usr/bin/unshare"
 NSENTER = shutil.which("nsenter") or "/usr/bin/nsenter"
 IP = shutil.which("ip") or "/usr/sbin/ip"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 DEFAULT_UNDERLAY = "10.213.0.0/16"
-
-_PR_SET_PDEATHSIG = 1
 
 # PID 1 of each simulated server: reaps orphans (wireguard-go daemons end up here),
 # reports readiness on stdout, then sleeps.  SIGKILL from the host ends it, and the
@@ -94,45 +94,6 @@ mount --bind "$root/hostname" /etc/hostname
 ip link set lo up
 exec "$3" -c "$4"
 """
-
-
-def _pdeathsig():
-    """preexec_fn: the child gets SIGKILL when the thread that started it dies."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def ns_inode(pid: int | str, kind: str = "net") -> int | None:
-    """Inode of /proc/PID/ns/KIND, or None when the process is gone (or a zombie)."""
-    try:
-        return os.stat(f"/proc/{pid}/ns/{kind}").st_ino
-    except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
-        return None
-
-
-def pids_in_namespaces(net_inodes: set[int], mnt_inodes: set[int] = frozenset()) -> list[int]:
-    """PIDs (host view) of live processes whose net or mount namespace is one of the given."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        if ns_inode(entry, "net") in net_inodes or (mnt_inodes and ns_inode(entry, "mnt") in mnt_inodes):
-            found.append(int(entry))
-    return found
-
-
-def proc_comm(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return None
-
-
-def proc_cmdline(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
-    except OSError:
-        return []
 
 
 class SimError(RuntimeError):
@@ -195,11 +156,7 @@ class SimServer:
 
     def ping(self, address: str, tries: int = 10, wait: float = 1.0) -> bool:
         """Ping once, retrying (fresh tunnels may drop the very first packet)."""
-        for dummy in range(tries):
-            if self.run(["ping", "-n", "-q", "-c", "1", "-W", str(wait), address], check=False).returncode == 0:
-                return True
-            time.sleep(0.1)
-        return False
+        return ping(self, address, tries=tries, wait=wait)
 
 
 class SimNet:
@@ -257,7 +214,7 @@ class SimNet:
         self._fabric = subprocess.Popen(
             [UNSHARE, "--net", "--", "/bin/sh", "-c", script],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            preexec_fn=_pdeathsig, close_fds=True,
+            preexec_fn=pdeathsig, close_fds=True,
         )
         self.fabric_pid = self._fabric.pid
         sleep_exe = os.path.realpath(shutil.which("sleep") or "/usr/bin/sleep")
@@ -294,7 +251,7 @@ class SimNet:
             [UNSHARE, "--net", "--mount", "--uts", "--pid", "--fork", "--mount-proc", "--kill-child",
              "--propagation", "private", "--", "/bin/sh", "-c", _SETUP, "sh", str(root), name, SYSTEM_PYTHON, _INIT],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            preexec_fn=_pdeathsig, close_fds=True,
+            preexec_fn=pdeathsig, close_fds=True,
         )
         server._unshare = proc
         server.unshare_pid = proc.pid
@@ -420,95 +377,3 @@ class SimNet:
             if s.name == name:
                 return s
         raise KeyError(name)
-
-
-# -- running Ansible against a SimNet --------------------------------------------------------
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CONNECTION_PLUGINS = Path(__file__).resolve().parent / "connection_plugins"
-PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
-
-
-@dataclass
-class PlaybookRun:
-    argv: list[str]
-    rc: int
-    stdout: str
-    stderr: str
-    seconds: float
-    recap: dict[str, dict[str, int]]
-
-    def changed(self, host: str | None = None) -> int:
-        if host is not None:
-            return self.recap[host]["changed"]
-        return sum(h["changed"] for h in self.recap.values())
-
-    def failed(self) -> int:
-        return sum(h["failed"] + h["unreachable"] for h in self.recap.values())
-
-    def describe(self) -> str:
-        return f"$ {' '.join(self.argv)}\nrc={self.rc} ({self.seconds:.1f}s)\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
-
-
-def parse_recap(stdout: str) -> dict[str, dict[str, int]]:
-    """Per host counters of the PLAY RECAP of the default callback."""
-    recap: dict[str, dict[str, int]] = {}
-    lines = stdout.splitlines()
-    try:
-        start = max(i for i, line in enumerate(lines) if line.startswith("PLAY RECAP"))
-    except ValueError:
-        return recap
-    for line in lines[start + 1:]:
-        if ":" not in line or "=" not in line:
-            continue
-        host, dummy, counters = line.partition(":")
-        values = {}
-        for item in counters.split():
-            key, dummy, val = item.partition("=")
-            if val.isdigit():
-                values[key] = int(val)
-        if values:
-            recap[host.strip()] = values
-    return recap
-
-
-def ansible_env(extra: dict | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({
-        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
-        "ANSIBLE_CONNECTION_PLUGINS": str(CONNECTION_PLUGINS),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_HOST_KEY_CHECKING": "0",
-        "ANSIBLE_DEPRECATION_WARNINGS": "0",
-        "PYTHONUNBUFFERED": "1",
-    })
-    env.update(extra or {})
-    return env
-
-
-def run_playbook(playbook: str | Path, inventory: str | Path, extra_vars: dict | None = None,
-                 check: bool = False, diff: bool = False, verbose: int = 1, timeout: float = 300,
-                 env: dict | None = None, extra_args: list[str] | None = None) -> PlaybookRun:
-    """Run ansible-playbook from the repository's venv; returns output and the parsed recap."""
-    playbook = Path(playbook)
-    if not playbook.is_absolute():
-        playbook = PLAYBOOKS / playbook
-    bindir = Path(os.environ.get("FAKEVPC_ANSIBLE_BIN", str(REPO_ROOT / ".venv" / "bin")))
-    argv = [str(bindir / "ansible-playbook"), "-i", str(inventory), str(playbook)]
-    if extra_vars:
-        argv += ["-e", json.dumps(extra_vars)]
-    if check:
-        argv.append("--check")
-    if diff:
-        argv.append("--diff")
-    if verbose:
-        argv.append("-" + "v" * verbose)
-    argv += extra_args or []
-    t0 = time.monotonic()
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=ansible_env(env),
-                          cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL, check=False)
-    return PlaybookRun(argv=argv, rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr,
-                       seconds=time.monotonic() - t0, recap=parse_recap(proc.stdout))

@@ -11,7 +11,7 @@ short_description: Run tasks inside a simulated server (Linux namespaces) throug
 description:
   - Test-only connection used by the integration tests of C(fakevpc.vpc).
   - Runs every command with C(nsenter) in the mount, UTS, network and PID namespaces of
-    an anchor process, the PID 1 of a simulated server created by C(tests/integration/simservers.py).
+    an anchor process, the PID 1 of a simulated server created by C(tests/support/simnet.py).
   - Files are copied in and out by commands run inside the server, so paths that are bind mounts
     of that server (for example C(/etc/wireguard)) are honoured.
   - The controller must run as root. C(become) is not supported (it is not needed).

@@ -12,9 +12,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from simservers import REPO_ROOT
+from support.paths import ANSIBLE_BIN, REPO_ROOT
 
-BIN = Path(os.environ.get("FAKEVPC_ANSIBLE_BIN", str(REPO_ROOT / ".venv" / "bin")))
 CHECK_BUILD = REPO_ROOT / "scripts" / "check-build.sh"
 
 
@@ -46,7 +45,7 @@ def copy_checkout(dest: Path) -> Path:
 def build(source: Path, output: Path, workdir: Path) -> Path:
     """ansible-galaxy collection build of source into output; returns the tarball."""
     output.mkdir(parents=True, exist_ok=True)
-    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(output),
+    subprocess.run([str(ANSIBLE_BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(output),
                     str(source)], cwd=workdir, env=clean_env(workdir), capture_output=True, text=True, check=True)
     (tarball,) = output.glob("fakevpc-vpc-*.tar.gz")
     return tarball

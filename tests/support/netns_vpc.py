@@ -24,7 +24,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import simservers
+from support import simnet
+from support.procs import descendants
 
 UNDERLAY = "203.0.113.0/24"
 HOST_IP = "203.0.113.1"
@@ -36,7 +37,7 @@ _SAVE_NOISE = re.compile(r"^#.*$\n?", re.M)
 _COUNTERS = re.compile(r"\[\d+:\d+\]")
 
 
-def prepare(net: simservers.SimNet) -> tuple[simservers.SimServer, simservers.SimServer]:
+def prepare(net: simnet.SimNet) -> tuple[simnet.SimServer, simnet.SimServer]:
     host, upstream = net.servers
     host.run(["sh", "-c", "mkdir -p /run/netns && mount -t tmpfs -o mode=0755 netns-vpc-test /run/netns"])
     host.run(["ip", "route", "add", "default", "via", UPSTREAM_IP])
@@ -44,7 +45,7 @@ def prepare(net: simservers.SimNet) -> tuple[simservers.SimServer, simservers.Si
     return host, upstream
 
 
-def inventory(net: simservers.SimNet, host: simservers.SimServer, variables: dict) -> Path:
+def inventory(net: simnet.SimNet, host: simnet.SimServer, variables: dict) -> Path:
     """An inventory with the host alone in the group netns_vpc; its files under the test's directory."""
     files = net.workdir / "netns_vpc_files"
     hostvars = {
@@ -67,15 +68,15 @@ def inventory(net: simservers.SimNet, host: simservers.SimServer, variables: dic
     return path
 
 
-def files_of(net: simservers.SimNet) -> Path:
+def files_of(net: simnet.SimNet) -> Path:
     return net.workdir / "netns_vpc_files"
 
 
-def _out(server: simservers.SimServer, argv: list[str]) -> str:
+def _out(server: simnet.SimServer, argv: list[str]) -> str:
     return server.run(argv).stdout
 
 
-def exact_state(host: simservers.SimServer) -> dict[str, str]:
+def exact_state(host: simnet.SimServer) -> dict[str, str]:
     """What removal must leave exactly as it was: links, namespaces, both iptables, nft, forwarding, routes."""
     return {
         "ip -d link": _out(host, ["ip", "-d", "link"]),
@@ -89,7 +90,7 @@ def exact_state(host: simservers.SimServer) -> dict[str, str]:
     }
 
 
-def _links(host: simservers.SimServer, netns: str | None = None) -> list:
+def _links(host: simnet.SimServer, netns: str | None = None) -> list:
     prefix = ["ip", "-n", netns] if netns else ["ip"]
     links = json.loads(_out(host, prefix + ["-j", "-d", "address"]))
     summary = []
@@ -102,7 +103,7 @@ def _links(host: simservers.SimServer, netns: str | None = None) -> list:
     return sorted(summary) + sorted((r["dst"], r.get("gateway"), r.get("dev")) for r in routes)
 
 
-def converged_state(host: simservers.SimServer) -> dict:
+def converged_state(host: simnet.SimServer) -> dict:
     """The VPCs as built (MACs and interface indexes aside): to compare a boot-script rebuild with a role run."""
     namespaces = sorted(line.split()[0] for line in _out(host, ["ip", "netns"]).splitlines() if line.strip())
     state = {"namespaces": namespaces, "host": _links(host),
@@ -117,15 +118,6 @@ def converged_state(host: simservers.SimServer) -> dict:
 
 # -- traffic --------------------------------------------------------------------------------------
 
-def ping(server: simservers.SimServer, address: str, netns: str | None = None, tries: int = 3) -> bool:
-    argv = (["ip", "netns", "exec", netns] if netns else []) + ["ping", "-n", "-q", "-c", "1", "-W", "1", address]
-    for dummy in range(tries):
-        if server.run(argv, check=False).returncode == 0:
-            return True
-        time.sleep(0.1)
-    return False
-
-
 _CONNECT = (
     "import socket, sys\n"
     "try:\n"
@@ -139,7 +131,7 @@ _CONNECT = (
 )
 
 
-def connect(server: simservers.SimServer, address: str, port: int, netns: str | None = None) -> str:
+def connect(server: simnet.SimServer, address: str, port: int, netns: str | None = None) -> str:
     """The first line the peer sends after a GET, or 'refused', or 'error: ...'."""
     argv = (["ip", "netns", "exec", netns] if netns else []) + ["python3", "-c", _CONNECT, address, str(port)]
     return server.run(argv, check=False).stdout.strip()
@@ -148,7 +140,7 @@ def connect(server: simservers.SimServer, address: str, port: int, netns: str | 
 class Apps:
     """Processes started in the host's namespaces by the test (no systemd here), ended by PID."""
 
-    def __init__(self, host: simservers.SimServer):
+    def __init__(self, host: simnet.SimServer):
         self.host = host
         self.procs: list[tuple[str, subprocess.Popen]] = []
 
@@ -166,7 +158,7 @@ class Apps:
         deadline = time.monotonic() + 10
         while ":%d " % port not in self.host.run(["ip", "netns", "exec", netns, "ss", "-ltnH"]).stdout:
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise simservers.SimError("app on %s:%d did not start" % (netns, port))
+                raise simnet.SimError("app on %s:%d did not start" % (netns, port))
             time.sleep(0.05)
 
     def stop(self, netns: str | None = None) -> None:
@@ -175,7 +167,7 @@ class Apps:
         for where, proc in self.procs:
             if netns and where != netns:
                 continue
-            for pid in _descendants(proc.pid):
+            for pid in descendants(proc.pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
@@ -183,17 +175,3 @@ class Apps:
             proc.kill()
             proc.wait(timeout=10)
         self.procs = [(where, proc) for where, proc in self.procs if netns and where != netns]
-
-
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            children = []
-        for child in children:
-            found.append(int(child))
-            todo.append(int(child))
-    return found

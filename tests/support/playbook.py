@@ -1,0 +1,112 @@
+# Copyright (c) fakevpc developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""ansible-playbook as the tests, molecule's verify and the benchmarks run it: argv, environment, output, recap."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from support.paths import ANSIBLE_BIN, CONNECTION_PLUGINS, PLAYBOOKS, REPO_ROOT
+
+
+@dataclass
+class PlaybookRun:
+    argv: list[str]
+    rc: int
+    stdout: str
+    stderr: str
+    seconds: float
+    recap: dict[str, dict[str, int]]
+
+    def changed(self, host: str | None = None) -> int:
+        if host is not None:
+            return self.recap[host]["changed"]
+        return sum(h["changed"] for h in self.recap.values())
+
+    def failed(self) -> int:
+        return sum(h["failed"] + h["unreachable"] for h in self.recap.values())
+
+    def describe(self) -> str:
+        return f"$ {' '.join(self.argv)}\nrc={self.rc} ({self.seconds:.1f}s)\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+def parse_recap(stdout: str) -> dict[str, dict[str, int]]:
+    """Per host counters of the PLAY RECAP of the default callback."""
+    recap: dict[str, dict[str, int]] = {}
+    lines = stdout.splitlines()
+    try:
+        start = max(i for i, line in enumerate(lines) if line.startswith("PLAY RECAP"))
+    except ValueError:
+        return recap
+    for line in lines[start + 1:]:
+        if ":" not in line or "=" not in line:
+            continue
+        host, dummy, counters = line.partition(":")
+        values = {}
+        for item in counters.split():
+            key, dummy, val = item.partition("=")
+            if val.isdigit():
+                values[key] = int(val)
+        if values:
+            recap[host.strip()] = values
+    return recap
+
+
+def ansible_env(extra: dict | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        "ANSIBLE_CONNECTION_PLUGINS": str(CONNECTION_PLUGINS),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_HOST_KEY_CHECKING": "0",
+        "ANSIBLE_DEPRECATION_WARNINGS": "0",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra or {})
+    return env
+
+
+def run_playbook(playbook: str | Path, inventory: str | Path | list[str | Path], extra_vars: dict | None = None,
+                 check: bool = False, diff: bool = False, verbose: int = 1, timeout: float | None = 300,
+                 env: dict | None = None, extra_args: list[str] | None = None, cwd: str | Path = REPO_ROOT,
+                 environ: dict | None = None, log: str | Path | None = None) -> PlaybookRun:
+    """Run ansible-playbook from the repository's venv (FAKEVPC_ANSIBLE_BIN, if set); returns output and the parsed
+    recap. A relative playbook is one of tests/integration/playbooks; inventory may be a list (one -i each); the
+    environment is ansible_env(env), or environ whole (molecule's, the bench's). With log, stdout and stderr go to
+    that file as the run goes (a long run can be watched), and the run's stdout is the file's text."""
+    playbook = Path(playbook)
+    if not playbook.is_absolute():
+        playbook = PLAYBOOKS / playbook
+    argv = [str(ANSIBLE_BIN / "ansible-playbook")]
+    for path in inventory if isinstance(inventory, list) else [inventory]:
+        argv += ["-i", str(path)]
+    argv.append(str(playbook))
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
+    if check:
+        argv.append("--check")
+    if diff:
+        argv.append("--diff")
+    if verbose:
+        argv.append("-" + "v" * verbose)
+    argv += extra_args or []
+    options = dict(text=True, timeout=timeout, env=environ or ansible_env(env), cwd=str(cwd), stdin=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    if log is None:
+        proc = subprocess.run(argv, capture_output=True, check=False, **options)
+        stdout, stderr = proc.stdout, proc.stderr
+    else:
+        with open(log, "w", encoding="utf-8") as output:
+            proc = subprocess.run(argv, stdout=output, stderr=subprocess.STDOUT, check=False, **options)
+        stdout, stderr = Path(log).read_text(encoding="utf-8"), ""
+    return PlaybookRun(argv=argv, rc=proc.returncode, stdout=stdout, stderr=stderr,
+                       seconds=time.monotonic() - t0, recap=parse_recap(stdout))
