@@ -13,13 +13,16 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import buil
 PLAN = build_mesh_plan([{"host": "h%d" % i, "index": i, "endpoint": "198.51.100.%d" % i, "name": "server%d" % i}
                        for i in (1, 2, 3)])
 
+
+def report(now, handshakes, pings):
+    """A host's status report: its clock, `wg show` handshake lines, ping lines (one per line of each list)."""
+    return {"now": now, "handshakes": "".join(line + "\n" for line in handshakes), "pings": "".join(line + "\n" for line in pings)}
+
+
 REPORTS = {
-    "h1": {"now": "1000", "handshakes": "wgvpc0\t192.168.1.2/32\t990\nwgvpc0\t192.168.1.3/32\t0\n",
-           "pings": "server2.vpcdomain ok 0.52\nserver3.vpcdomain down\n"},
-    "h2": {"now": "1000", "handshakes": "wgvpc0\t192.168.2.3/32\t995\nwgvpc1\t192.168.1.1/32\t990\n",
-           "pings": "server1.vpcdomain ok 0.61\nserver3.vpcdomain ok 1.25\n"},
-    "h3": {"now": "1003", "handshakes": "wgvpc1\t192.168.1.1/32\t0\nwgvpc2\t192.168.2.1/32\t995\n",
-           "pings": "server1.vpcdomain down\nserver2.vpcdomain ok 1.3\n"},
+    "h1": report("1000", ["wgvpc0\t192.168.1.2/32\t990", "wgvpc0\t192.168.1.3/32\t0"], ["server2.vpcdomain ok 0.52", "server3.vpcdomain down"]),
+    "h2": report("1000", ["wgvpc0\t192.168.2.3/32\t995", "wgvpc1\t192.168.1.1/32\t990"], ["server1.vpcdomain ok 0.61", "server3.vpcdomain ok 1.25"]),
+    "h3": report("1003", ["wgvpc1\t192.168.1.1/32\t0", "wgvpc2\t192.168.2.1/32\t995"], ["server1.vpcdomain down", "server2.vpcdomain ok 1.3"]),
 }
 
 
@@ -52,12 +55,9 @@ def test_relayed_pairs_are_marked_with_their_relay():
     plan = build_mesh_plan([{"host": "h1", "index": 1, "endpoint": "198.51.100.1"},
                             {"host": "h2", "index": 2, "dialable": False}, {"host": "h3", "index": 3, "dialable": False}])
     reports = {
-        "h1": {"now": "100", "handshakes": "wgvpc0\t192.168.1.2/32\t90\nwgvpc0\t192.168.1.3/32\t95\n",
-               "pings": "h2.vpcdomain ok 1.0\nh3.vpcdomain ok 1.0\n"},
-        "h2": {"now": "100", "handshakes": "wgvpc1\t192.168.1.1/32,192.168.2.3/32\t90\n",
-               "pings": "h1.vpcdomain ok 1.0\nh3.vpcdomain ok 2.5\n"},
-        "h3": {"now": "100", "handshakes": "wgvpc1\t192.168.1.1/32,192.168.2.1/32\t95\n",
-               "pings": "h1.vpcdomain ok 1.0\nh3.vpcdomain ok 2.5\n"},
+        "h1": report("100", ["wgvpc0\t192.168.1.2/32\t90", "wgvpc0\t192.168.1.3/32\t95"], ["h2.vpcdomain ok 1.0", "h3.vpcdomain ok 1.0"]),
+        "h2": report("100", ["wgvpc1\t192.168.1.1/32,192.168.2.3/32\t90"], ["h1.vpcdomain ok 1.0", "h3.vpcdomain ok 2.5"]),
+        "h3": report("100", ["wgvpc1\t192.168.1.1/32,192.168.2.1/32\t95"], ["h1.vpcdomain ok 1.0", "h3.vpcdomain ok 2.5"]),
     }
     status = wg_mesh_status(reports, plan)
     lines = status["table"].splitlines()

@@ -62,14 +62,14 @@ class UapiSocket:
         """Answer one connection: read the request, send reply (bytes), close."""
         def answer():
             connection, _address = self.server.accept()
-            with connection:
-                request = b""
-                while not request.endswith(b"\n\n"):
-                    chunk = connection.recv(4096)
-                    if not chunk:
+            with connection, connection.makefile("rb") as stream:
+                # A request is lines up to an empty one (or the client's end of writing).
+                lines = []
+                for line in stream:
+                    lines.append(line)
+                    if line == b"\n":
                         break
-                    request += chunk
-                self.requests.append(request)
+                self.requests.append(b"".join(lines))
                 connection.sendall(reply)
         self.thread = threading.Thread(target=answer, daemon=True)
         self.thread.start()

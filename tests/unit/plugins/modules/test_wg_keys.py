@@ -32,6 +32,16 @@ def mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+def private_key_dir(tmp_path, files):
+    """The key directory tmp_path/keys (0700) holding files ({name: bytes}), each 0600."""
+    key_dir = tmp_path / "keys"
+    key_dir.mkdir(mode=0o700)
+    for name, data in files.items():
+        (key_dir / name).write_bytes(data)
+        (key_dir / name).chmod(0o600)
+    return key_dir
+
+
 def test_creates_keys_with_safe_modes(run_keys, tmp_path):
     key_dir = str(tmp_path / "keys")
     result, failed = run_keys({"path": key_dir, "hosts": ["s2", "s1", "s3"]})
@@ -194,10 +204,7 @@ def test_new_keys_are_private_whatever_the_umask(run_keys, tmp_path):
 
 
 def test_a_damaged_key_file_fails_and_is_not_replaced(run_keys, tmp_path):
-    key_dir = tmp_path / "keys"
-    key_dir.mkdir(mode=0o700)
-    (key_dir / "s1.key").write_text("not a key\n")
-    (key_dir / "s1.key").chmod(0o600)
+    key_dir = private_key_dir(tmp_path, {"s1.key": b"not a key\n"})
     result, failed = run_keys({"path": str(key_dir), "hosts": ["s1"]})
     assert failed and "s1.key is not a WireGuard key" in result["msg"]
     assert (key_dir / "s1.key").read_text() == "not a key\n"
@@ -263,12 +270,7 @@ def test_adopt_writes_back_every_key_byte_identical_create_only(run_keys, tmp_pa
 
 def test_a_lost_preshared_key_is_refused_then_adopted(run_keys, tmp_path):
     live, secrets, files = running_mesh()
-    key_dir = tmp_path / "keys"
-    key_dir.mkdir(mode=0o700)
-    for name, data in files.items():
-        if name != "s1+s3.psk":
-            (key_dir / name).write_bytes(data)
-            (key_dir / name).chmod(0o600)
+    key_dir = private_key_dir(tmp_path, {name: data for name, data in files.items() if name != "s1+s3.psk"})
     args = {"path": str(key_dir), "hosts": ["s1", "s2", "s3"], "live": live}
     result, failed = run_keys(args)
     assert failed and "hosts 's1' and 's3' already share a preshared key" in result["msg"]
@@ -292,11 +294,7 @@ def test_a_key_file_other_than_the_running_key_is_refused_even_when_adopting(run
 
 def test_new_servers_get_new_keys_and_unread_ones_none(run_keys, tmp_path):
     live, _secrets, files = running_mesh(("s1", "s2"))
-    key_dir = tmp_path / "keys"
-    key_dir.mkdir(mode=0o700)
-    for name, data in files.items():
-        (key_dir / name).write_bytes(data)
-        (key_dir / name).chmod(0o600)
+    key_dir = private_key_dir(tmp_path, files)
     live["s3"] = {"interfaces": [], "public_keys": [], "preshared_peers": []}
     result, failed = run_keys({"path": str(key_dir), "hosts": ["s1", "s2", "s3"], "live": live})
     assert not failed and sorted(os.path.basename(p) for p in result["created"]) == ["s1+s3.psk", "s2+s3.psk", "s3.key"]
@@ -310,11 +308,7 @@ def test_new_servers_get_new_keys_and_unread_ones_none(run_keys, tmp_path):
 def test_a_new_server_read_outside_the_limit_gets_its_keys_and_unread_servers_keep_theirs(run_keys, tmp_path):
     """--limit s1 adding s4: s1 and s4 are read, s2 and s3 (outside the limit, with their keys) are not."""
     live, _secrets, files = running_mesh(("s1", "s2", "s3"))
-    key_dir = tmp_path / "keys"
-    key_dir.mkdir(mode=0o700)
-    for name, data in files.items():
-        (key_dir / name).write_bytes(data)
-        (key_dir / name).chmod(0o600)
+    key_dir = private_key_dir(tmp_path, files)
     read = {"s1": live["s1"], "s4": {"interfaces": [], "public_keys": [], "preshared_peers": []}}
     args = {"path": str(key_dir), "hosts": ["s1", "s2", "s3", "s4"], "live": read}
     result, failed = run_keys(args)
@@ -329,11 +323,7 @@ def test_a_new_server_read_outside_the_limit_gets_its_keys_and_unread_servers_ke
 
 def test_external_peers_get_keys_without_live_readings_and_servers_stay_checked(run_keys, tmp_path):
     live, _secrets, files = running_mesh(("s1", "s2"))
-    key_dir = tmp_path / "keys"
-    key_dir.mkdir(mode=0o700)
-    for name, data in files.items():
-        (key_dir / name).write_bytes(data)
-        (key_dir / name).chmod(0o600)
+    key_dir = private_key_dir(tmp_path, files)
     hosts = ["s1", "s2", "external-laptop"]
     args = {"path": str(key_dir), "hosts": hosts, "live": live, "external": ["external-laptop"]}
     result, failed = run_keys(args)
