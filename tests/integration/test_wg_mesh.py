@@ -41,8 +41,9 @@ def _h(secret: str) -> str:
     return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
-class Mesh:
-    """The three servers, the controller-side key directory and every playbook run made on them."""
+class ModulesMesh:
+    """The three servers, the controller-side key directory and every playbook run made on them: the collection's
+    modules driven by tests/integration/playbooks/wg_mesh.yml, not site.yml (that is support.mesh.Mesh)."""
 
     def __init__(self, net: SimNet, workdir: Path):
         self.net = net
@@ -172,7 +173,7 @@ class Mesh:
 @pytest.fixture(scope="module")
 def mesh(make_simnet_module, tmp_path_factory):
     net = make_simnet_module(len(HOSTS))
-    m = Mesh(net, tmp_path_factory.mktemp("mesh"))
+    m = ModulesMesh(net, tmp_path_factory.mktemp("mesh"))
     m.first_run = m.apply()
     m.first_results = m.results()
     m.plan_cache = m.plan()

@@ -62,7 +62,8 @@ class Pings:
 
 
 def rotate_while_pinging(mesh, request, **kwargs):
-    """rotate(mesh, request, **kwargs) while Pings run: the run must succeed; returns (and prints) what they saw."""
+    """rotate(mesh, request, **kwargs) while Pings run: the run must succeed; returns it and what the pings saw
+    (printed)."""
     pings = Pings(mesh)
     try:
         run = rotate(mesh, request, **kwargs)
@@ -72,7 +73,7 @@ def rotate_while_pinging(mesh, request, **kwargs):
     for pair, (answered, lost, gap, _output) in sorted(pinged.items()):
         print("rotate %s: pair server%d-server%d: %d answered, %d lost, longest gap %.0f ms"
               % ((request,) + pair + (answered, len(lost), gap)))
-    return pinged
+    return run, pinged
 
 
 def staged(key_dir):
@@ -111,7 +112,7 @@ def check_converged(mesh):
 def test_rotating_server2_touches_only_its_pairs_and_loses_no_ping_elsewhere(mesh):
     before = key_files(mesh.key_dir)
     indices = dict((server.name, mesh.interface_indices(server)) for server in mesh.net.servers)
-    pinged = rotate_while_pinging(mesh, "vpc2", diff=True)
+    run, pinged = rotate_while_pinging(mesh, "vpc2", diff=True)
     answered, lost, _gap, output = pinged[(1, 3)]
     assert answered > 20 and lost == [], output[-2000:]
     for pair in ((1, 2), (2, 3)):
@@ -178,7 +179,7 @@ def test_a_rotation_interrupted_by_a_failing_server_completes_on_the_rerun(mesh)
 def test_a_vaulted_key_directory_rotates_all_encrypted_and_prints_no_secret(mesh, tmp_path):
     password, vault_args, plain = vault_key_directory(mesh, tmp_path)
     header = b"$ANSIBLE_VAULT;1.2;AES256;test\n"
-    pinged = rotate_while_pinging(mesh, "all", extra_args=vault_args, verbose=3, diff=True)
+    run, pinged = rotate_while_pinging(mesh, "all", extra_args=vault_args, verbose=3, diff=True)
     encrypted = key_files(mesh.key_dir)
     assert sorted(encrypted) == sorted(plain) and all(data.startswith(header) for data in encrypted.values())
     vault = VaultLib([("test", VaultSecret(password.encode()))])

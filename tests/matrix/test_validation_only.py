@@ -19,7 +19,10 @@ import pytest
 
 from ansible.release import __version__ as CORE_VERSION
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from support.paths import REPO_ROOT, SITE
+from support.playbook import run_playbook
+
+# The ansible-core under test is the one of the Python that runs this test.
 BIN = Path(sys.executable).parent
 VALIDATION, BUILD = "Validate the whole VPC before changing anything", "Build the fake VPC"
 
@@ -36,11 +39,10 @@ def _inventory(tmp_path, hosts, **group_vars):
     return path
 
 
-def _run(*args):
+def _run(playbooks, inventory, *args):
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
-    return subprocess.run([str(BIN / "ansible-playbook"), *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL, check=False)
+    return run_playbook(playbooks, inventory, verbose=0, extra_args=list(args), environ=env, bindir=BIN)
 
 
 def _plays(proc):
@@ -53,13 +55,6 @@ def _plays(proc):
     return plays
 
 
-def _recap(proc):
-    recap = {}
-    for host, counters in re.findall(r"^(\S+)\s+: (ok=.*)$", proc.stdout, flags=re.M):
-        recap[host] = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counters)}
-    return recap
-
-
 def test_this_is_the_release_under_test():
     version = subprocess.run([str(BIN / "ansible"), "--version"], capture_output=True, text=True, check=True).stdout
     assert f"core {CORE_VERSION}]" in version.splitlines()[0]
@@ -67,22 +62,22 @@ def test_this_is_the_release_under_test():
 
 def test_syntax_of_every_playbook(tmp_path):
     playbooks = sorted(str(p) for p in (REPO_ROOT / "playbooks").glob("*.yml")) + [str(REPO_ROOT / "site.yml")]
-    proc = _run("-i", str(_inventory(tmp_path, _hosts(2))), "--syntax-check", *playbooks)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = _run(playbooks, _inventory(tmp_path, _hosts(2)), "--syntax-check")
+    assert proc.rc == 0, proc.stdout + proc.stderr
 
 
 def test_a_good_inventory_passes_the_validation_play(tmp_path):
     services = [{"name": "echo", "port": 8888, "servers": ["vpc2"], "mode": "socat",
                  "command": "/usr/bin/socat TCP-LISTEN:8888,bind=127.0.0.1,reuseaddr,fork EXEC:/bin/cat"}]
-    proc = _run("-i", str(_inventory(tmp_path, _hosts(3), vpc_service_services=services)), "site.yml")
+    proc = _run(SITE, _inventory(tmp_path, _hosts(3), vpc_service_services=services))
     plays = _plays(proc)
     validation, build = plays[VALIDATION], plays[BUILD]
     assert "fatal:" not in validation and "FAILED" not in validation, proc.stdout[-4000:]
     assert "TASK [fakevpc.vpc.wg_mesh : Compute and validate the mesh plan of the whole group]" in validation
     assert "TASK [fakevpc.vpc.vpc_service : Validate the VPC-only services against the mesh]" in validation
     assert set(re.findall(r"^fatal: \[(\w+)\]: UNREACHABLE!", build, flags=re.M)) == {"vpc1", "vpc2", "vpc3"}
-    recap = _recap(proc)
-    assert proc.returncode == 4 and set(recap) == {"vpc1", "vpc2", "vpc3"}, proc.stdout[-4000:]
+    recap = proc.recap
+    assert proc.rc == 4 and set(recap) == {"vpc1", "vpc2", "vpc3"}, proc.stdout[-4000:]
     assert all(counters["failed"] == 0 and counters["unreachable"] == 1 for counters in recap.values())
 
 
@@ -96,10 +91,10 @@ def test_a_bad_inventory_fails_in_the_validation_play(tmp_path, change, host, va
         hosts[name].update(values)
         for key in [key for key, value in values.items() if value is None]:
             del hosts[name][key]
-    proc = _run("-i", str(_inventory(tmp_path, hosts)), "site.yml")
+    proc = _run(SITE, _inventory(tmp_path, hosts))
     plays = _plays(proc)
     failures = re.findall(r"^fatal: \[\w+\]: FAILED! => (.*)$", plays[VALIDATION], flags=re.M)
     assert any(host in failure and variable in failure for failure in failures), proc.stdout[-4000:]
     assert "TASK [" not in plays.get(BUILD, "")
-    recap = _recap(proc)
-    assert proc.returncode == 2 and all(c["unreachable"] == 0 and c["changed"] == 0 for c in recap.values())
+    recap = proc.recap
+    assert proc.rc == 2 and all(c["unreachable"] == 0 and c["changed"] == 0 for c in recap.values())

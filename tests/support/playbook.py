@@ -75,21 +75,21 @@ def ansible_env(extra: dict | None = None) -> dict[str, str]:
     return env
 
 
-def run_playbook(playbook: str | Path, inventory: str | Path | list[str | Path], extra_vars: dict | None = None,
-                 check: bool = False, diff: bool = False, verbose: int = 1, timeout: float | None = 300,
-                 env: dict | None = None, extra_args: list[str] | None = None, cwd: str | Path = REPO_ROOT,
-                 environ: dict | None = None, log: str | Path | None = None) -> PlaybookRun:
-    """Run ansible-playbook from the repository's venv (FAKEVPC_ANSIBLE_BIN, if set); returns output and the parsed
-    recap. A relative playbook is one of tests/integration/playbooks; inventory may be a list (one -i each); the
-    environment is ansible_env(env), or environ whole (molecule's, the bench's). With log, stdout and stderr go to
-    that file as the run goes (a long run can be watched), and the run's stdout is the file's text."""
-    playbook = Path(playbook)
-    if not playbook.is_absolute():
-        playbook = PLAYBOOKS / playbook
-    argv = [str(ANSIBLE_BIN / "ansible-playbook")]
+def run_playbook(playbook: str | Path | list[str | Path], inventory: str | Path | list[str | Path],
+                 extra_vars: dict | None = None, check: bool = False, diff: bool = False, verbose: int = 1,
+                 timeout: float | None = 300, env: dict | None = None, extra_args: list[str] | None = None,
+                 cwd: str | Path = REPO_ROOT, environ: dict | None = None, log: str | Path | None = None,
+                 bindir: Path = ANSIBLE_BIN) -> PlaybookRun:
+    """Run ansible-playbook of bindir (the repository's venv, or FAKEVPC_ANSIBLE_BIN); returns output and the parsed
+    recap. A relative playbook is one of tests/integration/playbooks; playbook and inventory may be lists (one -i
+    each inventory); the environment is ansible_env(env), or environ whole (molecule's, the bench's, the core
+    matrix's). With log, stdout and stderr go to that file as the run goes (a long run can be watched), and the
+    run's stdout is the file's text."""
+    argv = [str(bindir / "ansible-playbook")]
     for path in inventory if isinstance(inventory, list) else [inventory]:
         argv += ["-i", str(path)]
-    argv.append(str(playbook))
+    for path in playbook if isinstance(playbook, list) else [playbook]:
+        argv.append(str(path if Path(path).is_absolute() else PLAYBOOKS / path))
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
     if check:

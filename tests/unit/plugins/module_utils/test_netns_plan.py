@@ -178,6 +178,18 @@ def test_custom_gateway_and_address():
 
 
 WITH_SUBNET = {"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}]}
+
+
+def with_rule(direction, rule):
+    """VPC a with subnet s (WITH_SUBNET) and a policy for s of one rule in direction (ingress or egress)."""
+    return [dict(WITH_SUBNET, policies=[{"subnet": "s", direction: [rule]}])]
+
+
+def with_app(**fields):
+    """VPC a with subnet s (WITH_SUBNET) and one app: x in s running /bin/true, but for fields."""
+    return [dict(WITH_SUBNET, apps=[dict({"name": "x", "subnet": "s", "command": "/bin/true"}, **fields)])]
+
+
 BAD = [
     ("overlapping VPC CIDRs",
      [{"name": "a", "cidr": "10.0.0.0/16"}, {"name": "b", "cidr": "10.0.128.0/17"}],
@@ -196,24 +208,19 @@ BAD = [
      [{"name": "a", "cidr": "10.0.0.0/16", "peerings": ["b"]}, {"name": "b", "state": "absent"}],
      "VPC 'a': peering with 'b', which has state absent"),
     ("malformed policy: bad action",
-     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}],
-       "policies": [{"subnet": "s", "ingress": [{"port": 80, "action": "accept"}]}]}],
+     with_rule("ingress", {"port": 80, "action": "accept"}),
      "VPC 'a' policies[0] ingress[0]: action 'accept' is not one of allow, deny, drop"),
     ("malformed policy: port with icmp",
-     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}],
-       "policies": [{"subnet": "s", "ingress": [{"port": 80, "protocol": "icmp", "action": "allow"}]}]}],
+     with_rule("ingress", {"port": 80, "protocol": "icmp", "action": "allow"}),
      "VPC 'a' policies[0] ingress[0]: a port needs protocol tcp or udp, not icmp"),
     ("malformed policy: port out of range",
-     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}],
-       "policies": [{"subnet": "s", "egress": [{"port": 70000, "action": "allow"}]}]}],
+     with_rule("egress", {"port": 70000, "action": "allow"}),
      "VPC 'a' policies[0] egress[0]: port 70000 is outside 1..65535"),
     ("malformed policy: unknown key",
-     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}],
-       "policies": [{"subnet": "s", "ingress": [{"prot": 80, "action": "allow"}]}]}],
+     with_rule("ingress", {"prot": 80, "action": "allow"}),
      "VPC 'a' policies[0] ingress[0]: unknown key prot"),
     ("malformed policy: source on egress",
-     [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s", "cidr": "10.0.1.0/24"}],
-       "policies": [{"subnet": "s", "egress": [{"source": "10.0.0.0/8", "action": "allow"}]}]}],
+     with_rule("egress", {"source": "10.0.0.0/8", "action": "allow"}),
      "egress rules match on destination, not source"),
     ("policy for a missing subnet",
      [{"name": "a", "cidr": "10.0.0.0/16", "policies": [{"subnet": "10.0.9.0/24", "ingress": []}]}],
@@ -255,33 +262,33 @@ BAD = [
      [{"name": "a", "cidr": "10.0.0.0/16", "subnets": [{"name": "s\n", "cidr": "10.0.1.0/24"}]}],
      "VPC 'a' subnets[0]: name 's\\n' contains control characters ('\\n')"),
     ("app name with a trailing newline",
-     [dict(WITH_SUBNET, apps=[{"name": "x\n", "subnet": "s", "command": "/bin/true"}])],
+     with_app(name="x\n"),
      "VPC 'a' apps[0]: name 'x\\n' contains control characters"),
     ("absent VPC's subnet name with a newline",
      [{"name": "a", "state": "absent", "subnets": [{"name": "s\n"}]}], "VPC 'a' subnets[0]: name 's\\n' is not a name"),
     ("app command with a carriage return",
-     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/sleep 9\rExecStartPre=+/bin/sh -c id"}])],
+     with_app(command="/bin/sleep 9\rExecStartPre=+/bin/sh -c id"),
      "VPC 'a' apps[0]: command '/bin/sleep 9\\rExecStartPre=+/bin/sh -c id' contains control characters ('\\r')"),
     ("app command with a newline",
-     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/sleep 9\nExecStartPre=+/bin/sh -c id"}])],
+     with_app(command="/bin/sleep 9\nExecStartPre=+/bin/sh -c id"),
      "VPC 'a' apps[0]: command '/bin/sleep 9\\nExecStartPre=+/bin/sh -c id' contains control characters ('\\n')"),
     ("app command with systemd's + prefix",
-     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "+/bin/sh -c id"}])],
+     with_app(command="+/bin/sh -c id"),
      "VPC 'a' app 'x': command executable '+/bin/sh' is empty or starts with one of systemd's prefixes"),
     ("app command with a relative path",
-     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "./serve"}])],
+     with_app(command="./serve"),
      "VPC 'a' app 'x': command executable './serve' is a relative path"),
     ("app user with a newline",
-     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/true", "user": "nobody\nExecStartPre=/bin/sh"}])],
+     with_app(user="nobody\nExecStartPre=/bin/sh"),
      "VPC 'a' app 'x': user 'nobody\\nExecStartPre=/bin/sh' is not a POSIX user name"),
     ("app user with a capital",
-     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/true", "user": "Nobody"}])],
+     with_app(user="Nobody"),
      "VPC 'a' app 'x': user 'Nobody' is not a POSIX user name"),
     ("app user with a space",
-     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/true", "user": "no body"}])],
+     with_app(user="no body"),
      "VPC 'a' app 'x': user 'no body' is not a POSIX user name"),
     ("app user too long",
-     [dict(WITH_SUBNET, apps=[{"name": "x", "subnet": "s", "command": "/bin/true", "user": "u" * 33}])],
+     with_app(user="u" * 33),
      "VPC 'a' app 'x': user '%s' is not a POSIX user name" % ("u" * 33)),
     ("the whole internet as a VPC", [{"name": "a", "cidr": "0.0.0.0/0"}],
      "VPC 'a' cidr: 0.0.0.0/0 overlaps 'this network' (0.0.0.0/8)"),
