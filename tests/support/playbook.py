@@ -103,10 +103,12 @@ def run_playbook(playbook: str | Path | list[str | Path], inventory: str | Path 
     t0 = time.monotonic()
     if log is None:
         proc = subprocess.run(argv, capture_output=True, check=False, **options)
+        seconds = time.monotonic() - t0
         stdout, stderr = proc.stdout, proc.stderr
     else:
         with open(log, "w", encoding="utf-8") as output:
             proc = subprocess.run(argv, stdout=output, stderr=subprocess.STDOUT, check=False, **options)
+        seconds = time.monotonic() - t0
         stdout, stderr = Path(log).read_text(encoding="utf-8"), ""
-    return PlaybookRun(argv=argv, rc=proc.returncode, stdout=stdout, stderr=stderr,
-                       seconds=time.monotonic() - t0, recap=parse_recap(stdout))
+    return PlaybookRun(argv=argv, rc=proc.returncode, stdout=stdout, stderr=stderr, seconds=seconds,
+                       recap=parse_recap(stdout))
