@@ -17,7 +17,9 @@ description:
   - Fails, naming the VPC, the subnet, the host and the variable, on a VPC spanning servers declared differently
     by two hosts, a subnet on a server that is not in the mesh, overlapping VPCs (also with any host's own VPCs),
     a VPC over the mesh's own C(192.168) ranges, a peering with an unknown or absent VPC or between a VPC spanning
-    servers and a host's own one, and two subnets of a VPC on servers that have no tunnel of their own (a relayed pair).
+    servers and a host's own one.
+  - Two servers of a VPC whose pair a relay carries (neither can be dialled) reach each other's subnets through
+    the relay, as their own addresses do.
   - Returns, per host, the VPCs the single-host plan builds there and the remote subnets it routes; the prefixes
     each pair's tunnel carries (for P(fakevpc.vpc.wg_mesh_plan#filter)); the names of the apps; and the fleet's
     subnet x subnet matrix, each row on the server of its source subnet.
@@ -80,7 +82,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_fleet import build_fleet_plan
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_plan import VpcPlanError
-from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_bool, as_int
+from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_int
 
 
 def netns_vpc_fleet(hostvars, hosts, iface_ip_offset=1, external_peers=None, domain="vpcdomain"):
@@ -97,7 +99,6 @@ def netns_vpc_fleet(hostvars, hosts, iface_ip_offset=1, external_peers=None, dom
         return build_fleet_plan(
             dict((host, hostvars[host].get("netns_vpc_vpcs")) for host in hosts), list(hosts), members,
             indices=indices, iface_ip_offset=as_int(iface_ip_offset),
-            dialable=dict((host, as_bool(hostvars[host].get("wg_mesh_dialable", True)) is not False) for host in members),
             domain=domain)
     except VpcPlanError as error:
         raise AnsibleFilterError("netns_vpc_fleet: invalid VPCs, nothing was changed:\n%s" % error)

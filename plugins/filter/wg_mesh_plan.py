@@ -89,10 +89,10 @@ options:
     description:
       - Networks behind a server that the tunnel of each pair carries (the subnets of VPCs spanning servers,
         computed by P(fakevpc.vpc.netns_vpc_fleet#filter) from C(netns_vpc_vpcs)), each a dict with C(host),
-        C(peer) (inventory hostnames of a pair with a tunnel of its own) and C(prefixes) (IPv4 networks behind
-        C(peer)).
+        C(peer) (inventory hostnames of two servers of the mesh) and C(prefixes) (IPv4 networks behind C(peer)).
       - Each prefix becomes an allowed IP of C(peer) on C(host)'s interface of the pair and a route through it,
-        and that interface forwards.
+        and that interface forwards. A pair that the relay carries carries them on both ends' tunnels to the
+        relay, which forwards them (its view's C(transit)).
     type: list
     elements: dict
     default: []
@@ -119,7 +119,8 @@ _value:
       description:
         - Per inventory hostname, a dict with C(index), C(name), C(fqdn), C(interfaces) (each with C(name),
           C(role) (C(server) or C(client)), C(address), C(listen_port), C(peers)), C(hosts_entries)
-          (C(address), C(names)), C(hosts_lines) and C(service_addresses).
+          (C(address), C(names)), C(hosts_lines), C(service_addresses), C(relayed) (the relay of each relayed pair, by its other end),
+          C(transit) (the carried prefixes it relays: C(prefix), C(in), C(out) interfaces) and C(iface_prefix).
         - A peer has C(host), C(index), C(allowed_ips), C(endpoint) (C(host:port) or null) and
           C(persistent_keepalive) (or null).
       type: dict

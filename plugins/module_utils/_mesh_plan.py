@@ -36,7 +36,8 @@ route to it, and forwards on those interfaces.
 The same mechanism carries the prefixes of networks that live behind a server (the subnets of VPCs
 spanning servers, `carried_prefixes`): each is an extra allowed IP of that server's peer on the other side
 of the pair, routed through that pair's interface (no source: forwarded packets keep their own), and the
-interface forwards. A relayed pair carries none: its ends have no tunnel of their own.
+interface forwards. A relayed pair carries them over both ends' tunnels to the relay, which forwards them
+between those tunnels (its view lists them as ``transit``, for its firewall).
 
 External peers (machines Ansible never touches) take part as members with one
 interface holding every pair; two external peers have no tunnel between them.
@@ -474,8 +475,9 @@ def build_mesh_plan(servers, iface_ip_offset=DEFAULT_OFFSET, domain=DEFAULT_DOMA
     host's tunnel to peer carries.
 
     Returns {'servers': {host: view}, 'external_peers': {name: view}, 'relayed': [...], 'key_holders': [...]}
-    where a server's view holds index, name, fqdn, interfaces, hosts_entries, hosts_lines, service_addresses and
-    relayed (other host: relay host). Raises MeshPlanError on any invalid input.
+    where a server's view holds index, name, fqdn, interfaces, hosts_entries, hosts_lines, service_addresses,
+    relayed (other host: relay host), transit (the carried prefixes it forwards as a relay) and iface_prefix (its
+    interfaces are named after it: any interface of the host named <iface_prefix><digits> is the mesh's). Raises MeshPlanError on any invalid input.
     """
     _check_settings(iface_ip_offset, domain, keepalive, iface_prefix)
     by_index = _members(list(servers), [] if external_peers is None else external_peers, iface_ip_offset, domain)
@@ -544,7 +546,7 @@ def _links(by_index, pairs, endpoints, settings):
     for index in interfaces:
         interfaces[index] = [interfaces[index][name] for name in sorted(
             interfaces[index], key=lambda name: (interfaces[index][name]["role"] == "client", _suffix(name)))]
-    return {"interfaces": interfaces, "carriers": carriers}
+    return {"interfaces": interfaces, "carriers": carriers, "transit": {}}
 
 
 def _suffix(name):
@@ -573,7 +575,9 @@ def _carry_relayed_pairs(by_index, pairs, links, settings):
 def _carry_prefixes(by_index, pairs, links, carried):
     """Networks behind a server (VPC subnets), carried by the pair's own tunnel: an allowed IP of the peer that
     holds them, a route through the interface, and forwarding on it (what arrives there goes to the network
-    behind this side). Raises MeshPlanError for a host outside the mesh, a relayed pair or a bad prefix."""
+    behind this side). A pair that a relay carries carries them over both its tunnels to the relay, and the
+    relay's view lists them as ``transit`` (prefix, the interface they come in on and the one they leave by).
+    Raises MeshPlanError for a host outside the mesh, a server and itself, or a bad prefix."""
     index_of = dict((member["host"], index) for index, member in by_index.items() if not member["external"])
     for position, entry in enumerate(carried):
         if not isinstance(entry, dict) or sorted(entry) != ["host", "peer", "prefixes"]:
@@ -584,11 +588,11 @@ def _carry_prefixes(by_index, pairs, links, carried):
             if end not in index_of:
                 raise MeshPlanError(None, "carried_prefixes", "entry %d: %r is not a server of the mesh" % (position, end))
         own, other = index_of[ends[0]], index_of[ends[1]]
-        key = (min(own, other), max(own, other))
-        if own == other or key not in pairs or pairs[key][0] is None:
-            raise MeshPlanError(ends[0], "carried_prefixes", "%r has no tunnel of its own with %r (a relay carries"
-                                " their pair, or it is itself): it cannot carry %s" % (ends[0], ends[1], entry["prefixes"]))
-        interface, peer = links["carriers"][(own, other)]
+        if own == other:
+            raise MeshPlanError(ends[0], "carried_prefixes", "%r has no tunnel of its own with %r (it is itself): it cannot"
+                                " carry %s" % (ends[0], ends[1], entry["prefixes"]))
+        listener, relay = pairs[(min(own, other), max(own, other))]
+        hops = [(own, other)] if listener is not None else [(own, relay), (relay, other)]
         for prefix in entry["prefixes"] or []:
             try:
                 network = ipaddress.IPv4Network(prefix) if isinstance(prefix, str) and "/" in prefix else None
@@ -597,8 +601,15 @@ def _carry_prefixes(by_index, pairs, links, carried):
             if network is None:
                 raise MeshPlanError(ends[0], "carried_prefixes", "%r is not an IPv4 network with its prefix length"
                                     % (prefix,))
-            _add_prefix(interface, peer, str(network), None, False)
-            interface["forwarding"] = True
+            for near, far in hops:
+                interface, peer = links["carriers"][(near, far)]
+                _add_prefix(interface, peer, str(network), None, False)
+                interface["forwarding"] = True
+            if listener is None:
+                transit = {"prefix": str(network), "in": links["carriers"][(relay, own)][0]["name"],
+                           "out": links["carriers"][(relay, other)][0]["name"]}
+                if transit not in links["transit"].setdefault(relay, []):
+                    links["transit"][relay].append(transit)
 
 
 def _add_prefix(interface, peer, prefix, source, external):
@@ -656,6 +667,8 @@ def _view(member, by_index, pairs, links, settings):
         "hosts_lines": ["%s %s" % (entry["address"], " ".join(entry["names"])) for entry in hosts_entries],
         "service_addresses": service_addresses,
         "relayed": relayed,
+        "transit": links["transit"].get(own, []),
+        "iface_prefix": settings["prefix"],
     }
 
 

@@ -206,19 +206,18 @@ def app_name(app, vpc, domain):
     return "%s.%s.%s" % (app, vpc, domain)
 
 
-def build_fleet_plan(declarations, hosts, members, indices=None, iface_ip_offset=1, dialable=None,
-                     domain="vpcdomain"):
+def build_fleet_plan(declarations, hosts, members, indices=None, iface_ip_offset=1, domain="vpcdomain"):
     """The fleet plan; raises VpcPlanError listing every problem (each naming the VPC, subnet, host and variable).
 
     declarations: {host: its netns_vpc_vpcs}; hosts: the group's hosts, in order; members: the servers of the mesh
     (a subnet may live only there); indices: {host: wg_mesh_index} (with the external peers' indices under any key)
-    for the mesh's own ranges; dialable: {host: bool}, a pair of two undialable servers has no tunnel of its own.
+    for the mesh's own ranges. A pair of servers that a relay carries carries their subnets through it (the
+    mesh plan's business: ``carried`` names the two ends only).
     """
     problems = []
     if _domain_problem(domain):
         raise VpcPlanError(["variable netns_vpc_domain: %s" % _domain_problem(domain)])
     members = list(members)
-    dialable = dialable or {}
     fleet, local_raw = _declarations(declarations, hosts, problems)
     local = {}
     for host, vpcs in local_raw.items():
@@ -272,11 +271,6 @@ def build_fleet_plan(declarations, hosts, members, indices=None, iface_ip_offset
             for subnet in vpc["subnets"]:
                 server = server_of[(vpc["name"], subnet["name"])]
                 if server == host:
-                    continue
-                if not dialable.get(host, True) and not dialable.get(server, True):
-                    problems.append("VPC %r subnet %r on server %r: server %r reaches it only through a relay (neither"
-                                    " can be dialled, wg_mesh_dialable): a VPC's subnets need servers with a tunnel of"
-                                    " their own (variable %s)" % (vpc["name"], subnet["name"], server, host, VARIABLE))
                     continue
                 view[host]["remote"].append({"vpc": vpc["name"], "vpc_cidr": vpc["cidr"], "subnet": subnet["name"],
                                              "cidr": subnet["cidr"], "server": server, "for": allowed})

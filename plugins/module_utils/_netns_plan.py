@@ -532,10 +532,12 @@ def _policy_rules(policy, direction, interface_match):
     return rules
 
 
-def _host_rules(present, bridges, settings, remote=()):
+def _host_rules(present, bridges, settings, remote=(), transit=()):
     """The host's chains: {(table, chain): {'jump_from': [...], 'rules': [...]}}.
 
-    remote: the subnets of VPCs spanning servers that live elsewhere, each with the mesh interface that carries it."""
+    remote: the subnets of VPCs spanning servers that live elsewhere, each with the mesh interface that carries it.
+    transit: the prefixes this server relays between two others' tunnels (the mesh plan's view), accepted first
+    when the chain refuses anything (the two ends police them)."""
     uplink = settings["uplink"]
     forward, prerouting, output, postrouting = [], [], [], []
     by_name = dict((vpc["name"], vpc) for vpc in present)
@@ -579,6 +581,8 @@ def _host_rules(present, bridges, settings, remote=()):
         forward.append("-o %s %s" % (bridges[vpc["name"]], REJECT))
     for item in remote:
         forward.append("-s %s -i %s %s" % (item["cidr"], item["carrier"], REJECT))
+    if forward:
+        forward[:0] = ["-d %s -i %s -o %s -j ACCEPT" % (item["prefix"], item["in"], item["out"]) for item in transit]
     prefix = settings["chain_prefix"]
     return [
         {"table": "filter", "chain": prefix + "-FORWARD", "jump_from": ["FORWARD"], "rules": forward},
@@ -781,6 +785,12 @@ def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, hos
     before = _previous_resources(previous)
     if host_networks:
         mesh_links = [interface["name"] for interface in (mesh or {}).get("interfaces") or []]
+        if mesh:
+            # The host's mesh interfaces that the mesh will remove (a pair a relay now carries) route prefixes too.
+            live = [a["interface"] for a in host_networks.get("addresses") or []] + [
+                r["dev"] for r in host_networks.get("routes") or [] if r["dev"]]
+            pattern = re.compile(re.escape(mesh["iface_prefix"]) + "[0-9]+")
+            mesh_links += [link for link in live if fullmatch(pattern, link)]
         carried = [{"name": item["vpc"], "cidr": item["cidr"], "label": "VPC %r subnet %r (on server %r, routed here)"
                     % (item["vpc"], item["subnet"], item["server"])} for item in remote]
         overlaps = host_overlaps(present + carried, host_networks,
@@ -830,7 +840,7 @@ def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, hos
             apps.append(dict(app, vpc=vpc["name"], unit=unit, namespace=subnet_names[app["subnet"]]["namespace"],
                              address=next(s["address"] for s in vpc["subnets"] if s["name"] == app["subnet"])))
 
-    host_chains = _host_rules(present, bridge_names, settings, remote)
+    host_chains = _host_rules(present, bridge_names, settings, remote, (mesh or {}).get("transit") or [])
     for chain in host_chains:
         chain["state"] = "present" if chain["rules"] else "absent"
 

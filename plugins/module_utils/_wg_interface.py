@@ -268,7 +268,11 @@ class WireGuardInterface(State):
                 removed[key] = live["peers"][key]
                 self.act("wg", "set", self.name, "peer", key, "remove")
         for key, peer in wanted["peers"].items():
-            args, data, added = _wireguard.peer_update(live["peers"].get(key), peer, endpoint_is_current)
+            live_peer = live["peers"].get(key)
+            if _wireguard.dials_a_peer_that_dialled(live_peer, peer, endpoint_is_current):
+                self.act("wg", "set", self.name, "peer", key, "remove")
+                live_peer = None
+            args, data, added = _wireguard.peer_update(live_peer, peer, endpoint_is_current)
             if key not in live["peers"]:
                 self.result["peers_added"].append(key)
                 # A peer whose key changed (a rotation) keeps the address it roams at: this end can then start the
@@ -280,7 +284,7 @@ class WireGuardInterface(State):
                 self.result["peers_updated"].append(key)
             else:
                 continue
-            if args or key not in live["peers"]:
+            if args or live_peer is None:
                 self.act("wg", "set", self.name, "peer", key, *args, data=data)
             if added:
                 self.add_allowed_ips(key, added)

@@ -142,6 +142,16 @@ def peer_update(live, wanted, endpoint_is_current):
     return args, data, added
 
 
+def dials_a_peer_that_dialled(live, wanted, endpoint_is_current):
+    """True when this end starts dialing a live peer that dialled it until now: it gets a persistent keepalive it
+    did not have, and an endpoint other than the one the peer came from. Who dials whom changed, so the far end
+    now answers on another interface, which knows nothing of this end's session: that session must go (the peer
+    removed and added back), or this end keeps sending on it until WireGuard gives up on it (15 s and more)."""
+    return (live is not None and wanted["persistent_keepalive"] and not live["persistent_keepalive"]
+            and wanted["endpoint"] is not None and live["endpoint"] is not None
+            and not endpoint_is_current(wanted["endpoint"], live["endpoint"]))
+
+
 def inherited_endpoint(removed, wanted):
     """The live endpoint a new peer wanted with no endpoint of its own takes over: that of the removed peer (removed:
     {public key: live peer}) with the same allowed IPs (the same peer under a new key), or None."""

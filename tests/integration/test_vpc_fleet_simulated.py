@@ -63,7 +63,7 @@ class Fleet:
     def server(self, number):
         return self.servers[number - 1]
 
-    def inventory(self, vpcs):
+    def inventory(self, vpcs, undialable=()):
         hosts = {}
         for server in self.servers:
             files = server.root / "netns_vpc"
@@ -74,6 +74,8 @@ class Fleet:
                 "netns_vpc_state_dir": str(files / "state"), "netns_vpc_boot_script": str(files / "netns-vpc-up"),
                 "netns_vpc_unit_dir": str(files / "units"),
             }
+            if server.name in undialable:
+                hosts[server.name]["wg_mesh_dialable"] = False
         group = {
             "ansible_python_interpreter": self.net.python, "ansible_pipelining": True, "ansible_become": False,
             "wg_mesh_install_packages": False, "wg_mesh_cloud_init_templates_dir": "",
@@ -83,14 +85,14 @@ class Fleet:
         self.inventory_path.write_text(json.dumps({"all": {"children": {"vpc": {"hosts": hosts, "vars": group}}}}))
         return self.inventory_path
 
-    def site(self, vpcs, expect_rc=0, **kwargs):
-        run = run_playbook(SITE, self.inventory(vpcs), verbose=0, **kwargs)
+    def site(self, vpcs, expect_rc=0, undialable=(), **kwargs):
+        run = run_playbook(SITE, self.inventory(vpcs, undialable), verbose=0, **kwargs)
         print("site.yml: rc=%d %.1fs %s" % (run.rc, run.seconds, run.recap))
         assert run.rc == expect_rc, run.describe()
         return run
 
-    def check(self, vpcs):
-        run = run_playbook(CHECK, self.inventory(vpcs), verbose=0,
+    def check(self, vpcs, undialable=()):
+        run = run_playbook(CHECK, self.inventory(vpcs, undialable), verbose=0,
                            extra_vars={"netns_vpc_check_internet_address": INTERNET})
         print(run.stdout)
         assert run.rc == 0, run.describe()
@@ -240,3 +242,25 @@ def test_removing_dev_everywhere_leaves_every_server_as_before_it_existed(fleet)
     assert ping(web, DB, "ns-prod-web") and ping(db, APP, "ns-prod-db")
     assert sim.connect(app, "echo.prod.vpcdomain", 7000, "ns-prod-app") == "HTTP/1.0 200 echo"
     assert not (web.root / "etc-netns" / "ns-dev-a").exists()
+
+
+def test_servers_no_one_can_dial_reach_each_others_subnets_through_the_relay(fleet):
+    # vf1 and vf3 cannot be dialled: their pair rides on their tunnels to vf2, and so do their subnets (dev's
+    # two, prod's web and db); vf2 builds prod's app subnet, so its own chain must let the others' through
+    undialable = ("vf1", "vf3")
+    fleet.site([PROD, DEV], undialable=undialable)
+    web, app, db = fleet.server(1), fleet.server(2), fleet.server(3)
+    assert " wgvpc1:" not in db.run(["ip", "-o", "link", "show"]).stdout  # no tunnel of its own between vf1 and vf3
+    rules = re.sub(r' -m comment --comment "[^"]*"', "", app.run(["iptables", "-S", "NVPC-FORWARD"]).stdout).splitlines()
+    assert rules[1:5] == ["-A NVPC-FORWARD -d %s -i wgvpc0 -o wgvpc0 -j ACCEPT" % prefix
+                          for prefix in ("10.30.3.0/24", "10.40.3.0/24", "10.30.1.0/24", "10.40.1.0/24")]
+    assert ping(web, DB, "ns-prod-web") and ping(db, WEB, "ns-prod-db")
+    assert ping(web, DEV_B, "ns-dev-a") and ping(db, DEV_A, "ns-dev-b")
+    assert sim.connect(app, "echo.prod.vpcdomain", 7000, "ns-prod-app") == "HTTP/1.0 200 echo"
+    assert sim.connect(web, "echo.prod.vpcdomain", 7000, "ns-prod-web") == "refused"  # db's policy, through the relay
+    assert not ping(web, DB, "ns-dev-a", tries=1) and not ping(db, WEB, "ns-dev-b", tries=1)
+    run = fleet.check([PROD, DEV], undialable=undialable)
+    assert run.stdout.count("All 13 checks agree with the plan.") == 2
+    assert run.stdout.count("All 7 checks agree with the plan.") == 1
+    again = fleet.site([PROD, DEV], undialable=undialable)
+    assert again.changed() == 0, again.describe()

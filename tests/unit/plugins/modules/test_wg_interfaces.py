@@ -343,6 +343,28 @@ def test_preshared_key_removal_and_endpoint_by_name(run_module, tools, tmp_path)
     ]
 
 
+def test_a_peer_that_dialled_and_is_now_dialled_gets_a_fresh_session(run_module, tools, tmp_path):
+    # PEER_A dialled this end from 10.0.2.2:40000; now this end dials it (it became the listener of the pair)
+    fake = tools(existing())
+    args = server_args(tmp_path, persist=False, peers=[
+        {"public_key": PEER_A, "preshared_key": PSK, "allowed_ips": ["192.168.1.2/32"], "endpoint": "10.0.2.2:52302",
+         "persistent_keepalive": 25},
+        {"public_key": PEER_B, "allowed_ips": ["192.168.1.3/32"]},
+    ])
+    result = one(run_module, args)[0]
+    assert fake.mutating() == [
+        ("wg", "set", "wgvpc0", "peer", PEER_A, "remove"),
+        ("wg", "set", "wgvpc0", "peer", PEER_A, "preshared-key", "/dev/stdin", "endpoint", "10.0.2.2:52302",
+         "persistent-keepalive", "25", "allowed-ips", "192.168.1.2/32"),
+    ]
+    assert result["peers_updated"] == [PEER_A] and dict(fake.calls)[fake.mutating()[1]] == PSK
+    # a peer this end dialled already only gets its new endpoint: its session with the same interface stays
+    dialling = DUMP_TWO_PEERS.replace("1700000000\t10\t20\toff", "1700000000\t10\t20\t25")
+    fake = tools(existing(dump=dialling))
+    one(run_module, args)
+    assert fake.mutating() == [("wg", "set", "wgvpc0", "peer", PEER_A, "endpoint", "10.0.2.2:52302")]
+
+
 def test_check_mode_runs_nothing_that_changes_and_diff_hides_keys(run_module, tools, tmp_path):
     fake = tools(existing())
     args = server_args(tmp_path, peers=[{"public_key": PEER_C, "preshared_key": PSK, "allowed_ips": ["192.168.1.9/32"]}])
