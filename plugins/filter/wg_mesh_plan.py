@@ -120,7 +120,7 @@ _value:
         - Per inventory hostname, a dict with C(index), C(name), C(fqdn), C(interfaces) (each with C(name),
           C(role) (C(server) or C(client)), C(address), C(listen_port), C(peers)), C(hosts_entries)
           (C(address), C(names)), C(hosts_lines), C(service_addresses), C(relayed) (the relay of each relayed pair, by its other end),
-          C(transit) (the carried prefixes it relays: C(prefix), C(in), C(out) interfaces) and C(iface_prefix).
+          C(transit) (the carried prefixes it relays, each with C(prefix) and its C(in) and C(out) interfaces) and C(iface_prefix).
         - A peer has C(host), C(index), C(allowed_ips), C(endpoint) (C(host:port) or null) and
           C(persistent_keepalive) (or null).
       type: dict

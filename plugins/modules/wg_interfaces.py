@@ -20,9 +20,9 @@ description:
     C(wireguard-go)'s control socket, so traffic to the addresses it already carried is never dropped
     (C(wg set ... allowed-ips) replaces the whole list, and the peer carries nothing while it is swapped).
   - A live peer that this end now dials and that dialled it until now (it gets a persistent keepalive it did not
-    have, and an endpoint other than the one it came from) is removed and added back: who dials whom changed, so
-    the far end answers on another interface, which knows nothing of this end's session; kept, that session would
-    stall the pair until WireGuard gives up on it (15 s and more).
+    have, and an endpoint other than the one it came from) is removed and added back, since who dials whom changed
+    and the far end answers on another interface, which knows nothing of this end's session; kept, that session
+    would stall the pair until WireGuard gives up on it (15 s and more).
   - Uses kernel WireGuard where the kernel has it and C(wireguard-go) where it does not (O(implementation)).
   - "Persistence: with O(persist) it writes a C(wg-quick) file C(<config_dir>/<name>.conf) (mode C(0600)) per
     interface, with the private key in its C([Interface]) section (never loaded only through a C(PostUp) hook) and
