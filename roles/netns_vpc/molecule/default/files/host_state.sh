@@ -1,7 +1,7 @@
 #!/bin/sh
 # What a removal must leave exactly as it was, printed so that it compares across a reboot: the links (one line
 # each, sorted, without their indices, random MACs, bridge timers and namespace ids, which a boot renumbers), the
-# routes, the namespaces, iptables (nft and legacy backends) and the nft ruleset without their counters, IPv4
+# routes, the namespaces, iptables (nft and legacy backends) and the nft ruleset (chains sorted) without their counters, IPv4
 # forwarding and whether /run/netns is a mount point.
 set -u
 echo "== ip -d link"
@@ -16,7 +16,29 @@ iptables-nft-save | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//'
 echo "== iptables-legacy-save"
 iptables-legacy-save | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//'
 echo "== nft list ruleset"
-nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
+# nft lists a table's chains in the order they were created, which a boot's rebuild need not repeat: sorted here.
+sort_chains='
+import sys
+tables, body = [], None
+for line in sys.stdin.read().splitlines():
+    if body is None:
+        print(line)
+        if line.startswith("table "):
+            body = []
+    elif line == "}":
+        blocks = []
+        for entry in body:
+            if entry.startswith("\t") and not entry.startswith("\t\t") and entry.endswith("{"):
+                blocks.append([entry])
+            elif entry and blocks:
+                blocks[-1].append(entry)
+        print("\n\n".join("\n".join(block) for block in sorted(blocks)))
+        print(line)
+        body = None
+    else:
+        body.append(line)
+'
+nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/' | python3 -c "$sort_chains"
 echo "== ip_forward"
 cat /proc/sys/net/ipv4/ip_forward
 echo "== /run/netns"
