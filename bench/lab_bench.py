@@ -8,9 +8,11 @@ Measures, on the lab's running servers (inventories/lab/hosts.yml):
   dataplane    iperf3 throughput and TCP round trips between two servers over the mesh and over the underlay
                (qemu user networking, 10.0.2.2 and a forwarded port), and ICMP ping over the mesh;
   services     throughput and connection rate to a service on 127.0.0.1 of one server: through socat mode and
-               iptables mode from another server, and direct on the same server.
+               iptables mode from another server, and direct on the same server;
+  vpc          iperf3 from a namespace subnet on the first server to a subnet of the same VPC on the second (a VPC
+               spanning servers, routed over the mesh), against host to host over the same mesh pair.
 Prints a table and writes it, with the raw numbers as JSON, under --results as <UTC date and time>-lab.txt/.json.
-Leaves the lab as it found it: 3 servers, the mesh converged with the inventory's own services only.
+Leaves the lab as it found it: 3 servers, the mesh converged with the inventory's own services only, no VPC.
 """
 
 from __future__ import annotations
@@ -50,6 +52,12 @@ BENCH_SERVICES = (
     ("bench-echo-socat", 7103, "socat", "echo"),
     ("bench-echo-ipt", 7104, "iptables", "echo"),
 )
+# The bench's VPC (part vpc): one subnet on each of the first two servers, on a lab that declares no VPC.
+BENCH_VPC = {"name": "benchvpc", "cidr": "10.251.0.0/16",
+             "subnets": [{"name": "one", "cidr": "10.251.1.0/24"}, {"name": "two", "cidr": "10.251.2.0/24"}]}
+# The address of subnet two's namespace (its first address is the gateway) and the namespaces of both subnets.
+BENCH_VPC_TARGET = "10.251.2.2"
+BENCH_VPC_NAMESPACES = ("ns-benchvpc-one", "ns-benchvpc-two")
 # mitogen's strategy (when installed) and the stock one; mitogen's first, as the shorter.
 STRATEGIES = ("mitogen_linear", "linear")
 # Extra vars of the removal run that makes the next site.yml run a first run (VMs and keys stay).
@@ -122,18 +130,19 @@ def mitogen_strategy_dir():
 class Lab:
     """The lab's servers as its inventory describes them, reached by SSH for the data-plane probes."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, inventory):
         self.workdir = workdir
+        self.inventory = inventory
         self.hostvars = {}
         self.names = []
         self.reload()
 
     def reload(self):
         """Read the inventory (it changes when the lab grows to 4 servers and back)."""
-        listing = subprocess.run(["ansible-inventory", "-i", LAB_INVENTORY, "--list"], capture_output=True,
+        listing = subprocess.run(["ansible-inventory", "-i", self.inventory, "--list"], capture_output=True,
                                  text=True, check=False, cwd=REPO)
         if listing.returncode != 0:
-            raise BenchError("cannot read %s (run `make lab` first): %s" % (LAB_INVENTORY, listing.stderr.strip()))
+            raise BenchError("cannot read %s (run `make lab` first): %s" % (self.inventory, listing.stderr.strip()))
         inventory = json.loads(listing.stdout)
         self.hostvars = inventory["_meta"]["hostvars"]
         self.names = sorted(inventory["vpc"]["hosts"], key=lambda host: self.hostvars[host]["wg_mesh_index"])
@@ -165,8 +174,9 @@ class Lab:
 class Ansible:
     """Runs playbooks on the lab, timed, with a chosen strategy; keeps every log in the work directory."""
 
-    def __init__(self, workdir, log):
+    def __init__(self, workdir, inventory, log):
         self.workdir = workdir
+        self.inventory = inventory
         self.log = log
         self.mitogen_dir = mitogen_strategy_dir()
         self.runs = 0
@@ -192,8 +202,11 @@ class Ansible:
     def fastest(self):
         return "mitogen_linear" if self.mitogen_dir else "linear"
 
-    def play(self, label, playbook, strategy, extra_vars=None, inventories=(LAB_INVENTORY,)):
-        """Run one playbook; return its wall time, the PLAY RECAP's changed count and its task times."""
+    def play(self, label, playbook, strategy, extra_vars=None, inventories=None):
+        """Run one playbook (on the lab's inventory unless given others); return its wall time, the PLAY RECAP's
+        changed count and its task times."""
+        if inventories is None:
+            inventories = (self.inventory,)
         self.runs += 1
         base = os.path.join(self.workdir, "%03d-%s-%s" % (self.runs, re.sub(r"[^a-z0-9]+", "-", label.lower()), strategy))
         self.log("  %s (%s)..." % (label, strategy))
@@ -279,7 +292,7 @@ def bench_fourth_server(ansible, lab, strategies, first_runs, log, results):
         for strategy in strategies:
             added = []
             for _run in range(first_runs):
-                ansible.play("4th server left out", SITE, fastest, inventories=(LAB_INVENTORY, overlay))
+                ansible.play("4th server left out", SITE, fastest, inventories=(ansible.inventory, overlay))
                 added.append(ansible.play("4th server added", SITE, strategy))
             results.setdefault(strategy, {})["add_fourth"] = median_run(added)
             log.checkpoint()
@@ -297,7 +310,7 @@ def lab_of_four(ansible, lab):
     try:
         yield overlay
     finally:
-        ansible.play("4th server removed", SITE, ansible.fastest(), inventories=(LAB_INVENTORY, overlay))
+        ansible.play("4th server removed", SITE, ansible.fastest(), inventories=(ansible.inventory, overlay))
         ansible.play("back to 3 servers", LAB_PLAYBOOK, "linear", {"qemu_lab_servers": 3}, inventories=())
         lab.reload()
 
@@ -330,16 +343,22 @@ def transient_unit(lab, host, unit, command):
         lab.run(host, "sudo systemctl stop %s.service 2>/dev/null || true" % unit)
 
 
-def wait_listening(lab, host, port, address=None):
+def in_netns(netns, command):
+    """A command line run in a network namespace of the server (as root), or as it is when netns is None."""
+    return "sudo ip netns exec %s %s" % (netns, command) if netns else command
+
+
+def wait_listening(lab, host, port, address=None, netns=None):
     """Wait until something listens on port (on address, when given) of a server, for up to 30 s."""
     where = "src %s:%d" % (address, port) if address else "sport = :%d" % port
-    lab.run(host, "for try in $(seq 150); do ss -Hltn '%s' | grep -q . && exit 0; sleep 0.2; done; "
-                  "echo 'nothing listens on %s' >&2; exit 1" % (where, where))
+    lab.run(host, "for try in $(seq 150); do %s | grep -q . && exit 0; sleep 0.2; done; "
+                  "echo 'nothing listens on %s' >&2; exit 1" % (in_netns(netns, "ss -Hltn '%s'" % where), where))
 
 
-def iperf(lab, client, address, port, seconds):
-    """Throughput in Mbit/s of one iperf3 TCP test (received side)."""
-    output = lab.run(client, "iperf3 -J -c %s -p %d -t %d -O 1" % (address, port, seconds), timeout=seconds + 60)
+def iperf(lab, client, address, port, seconds, netns=None):
+    """Throughput in Mbit/s of one iperf3 TCP test (received side), from a namespace of the client if given."""
+    output = lab.run(client, in_netns(netns, "iperf3 -J -c %s -p %d -t %d -O 1" % (address, port, seconds)),
+                     timeout=seconds + 60)
     return json.loads(output)["end"]["sum_received"]["bits_per_second"] / 1e6
 
 
@@ -419,11 +438,39 @@ def bench_services(ansible, lab, seconds, log):
     return results
 
 
+def bench_vpc(ansible, lab, seconds, log):
+    """iperf3 from a subnet on the first server to a subnet of the same VPC on the second, and host to host over
+    the same mesh pair; the bench's VPC is added to a lab with no VPC, and removed after."""
+    declaring = sorted(host for host, variables in lab.hostvars.items() if "netns_vpc_vpcs" in variables)
+    if declaring:
+        raise BenchError("the vpc part needs a lab whose inventory declares no VPC (netns_vpc_vpcs): %s do"
+                         % ", ".join(declaring))
+    client, target = lab.names[0], lab.names[1]
+    vpc = dict(BENCH_VPC, subnets=[dict(subnet, server=server) for subnet, server in zip(BENCH_VPC["subnets"], (client, target))])
+    log("VPC %s across %s and %s: subnet to subnet against host to host" % (vpc["name"], client, target))
+    ansible.play("bench VPC added", SITE, ansible.fastest(), {"netns_vpc_vpcs": [vpc]})
+    try:
+        paths = {"host": (mesh_name(lab, target), None, None),
+                 "subnet": (BENCH_VPC_TARGET, BENCH_VPC_NAMESPACES[0], BENCH_VPC_NAMESPACES[1])}
+        results = {"client": client, "target": target, "paths": {}, "iperf3_mbit": {}}
+        for path, (address, client_netns, target_netns) in paths.items():
+            results["paths"][path] = "%s%s -> %s%s" % (client, " " + client_netns if client_netns else "",
+                                                       address, " (%s)" % target_netns if target_netns else "")
+            with transient_unit(lab, target, "fakevpc-bench-iperf3", in_netns(target_netns, "iperf3 -s -p %d" % IPERF_PORT)):
+                wait_listening(lab, target, IPERF_PORT, netns=target_netns)
+                results["iperf3_mbit"][path] = iperf(lab, client, address, IPERF_PORT, seconds, netns=client_netns)
+            log("  %s: %.1f Mbit/s" % (results["paths"][path], results["iperf3_mbit"][path]))
+    finally:
+        # None declared before: an empty list makes the role remove the bench's VPC and everything it built.
+        ansible.play("bench VPC removed", SITE, ansible.fastest(), {"netns_vpc_vpcs": []})
+    return results
+
+
 def fmt_run(summary):
     return "%7.1f [%5.1f-%5.1f]" % (summary["median"], summary["min"], summary["max"])
 
 
-def report(machine, started, ended, loads, convergence, dataplane, services, repeat, first_runs):
+def report(machine, started, ended, loads, convergence, dataplane, services, vpc, repeat, first_runs):
     """The table, as text."""
     lines = ["# fakevpc lab bench, %s (commit %s)" % (started.strftime("%Y-%m-%d %H:%M UTC"), machine["commit"]),
              "machine: %d cores (%s), %.1f GiB, %s (%s), kernel %s" % (
@@ -478,6 +525,12 @@ def report(machine, started, ended, loads, convergence, dataplane, services, rep
         lines.append("%-34s" % "iperf3 TCP, Mbit/s" + "".join("%13.1f" % services["iperf3_mbit"][route] for route in routes))
         lines.append("%-34s" % "new connections/s (1-byte echo)" + "".join(
             "%13.0f" % services["connections_per_s"][route] for route in ("socat", "iptables", "direct")))
+    if vpc:
+        lines += ["", "## VPC across servers: %s -> %s, the same mesh pair (subnet: %s; host: %s)" % (
+            vpc["client"], vpc["target"], vpc["paths"]["subnet"], vpc["paths"]["host"]),
+            "%-34s %12s %12s %15s" % ("", "subnet", "host", "subnet/host"),
+            "%-34s %12.1f %12.1f %15.2f" % ("iperf3 TCP, Mbit/s", vpc["iperf3_mbit"]["subnet"], vpc["iperf3_mbit"]["host"],
+                                            vpc["iperf3_mbit"]["subnet"] / vpc["iperf3_mbit"]["host"])]
     return "\n".join(lines) + "\n"
 
 
@@ -489,7 +542,7 @@ class Progress:
         self.started = utc_now()
         self.loads = {"start": load_average(), "qemu_vms_at_start": qemu_processes()}
         self.machine = describe_machine()
-        self.parts = {"convergence": {}, "dataplane": None, "services": None}
+        self.parts = {"convergence": {}, "dataplane": None, "services": None, "vpc": None}
 
     def __call__(self, message):
         print("[%s] %s" % (utc_now().strftime("%H:%M:%S"), message), flush=True)
@@ -497,7 +550,7 @@ class Progress:
     def text(self):
         self.loads["end"] = load_average()
         return report(self.machine, self.started, utc_now(), self.loads, self.parts["convergence"],
-                      self.parts["dataplane"], self.parts["services"], self.args.repeat, self.args.first_runs)
+                      self.parts["dataplane"], self.parts["services"], self.parts["vpc"], self.args.repeat, self.args.first_runs)
 
     def checkpoint(self):
         """Write what is measured so far (a run cut short still leaves its numbers)."""
@@ -521,18 +574,20 @@ def main():
     parser.add_argument("--first-runs", type=int, default=3,
                         help="first runs and 4th-server runs per strategy (median), each after a removal run; 0: none")
     parser.add_argument("--seconds", type=int, default=10, help="seconds per iperf3 and connection-rate test")
-    parser.add_argument("--only", action="append", choices=["dataplane", "services", "convergence", "fourth"],
+    parser.add_argument("--only", action="append", choices=["dataplane", "services", "vpc", "convergence", "fourth"],
                         help="measure only this part (repeatable); default: all; fourth: adding a 4th server")
+    parser.add_argument("--inventory", default=LAB_INVENTORY, help="the lab's inventory (default: `make lab`'s)")
     parser.add_argument("--strategy", action="append", choices=STRATEGIES,
                         help="convergence with this strategy only (repeatable); default: both")
     parser.add_argument("--results", help="directory for the dated results files")
     args = parser.parse_args()
-    parts = args.only or ["dataplane", "services", "convergence", "fourth"]
+    parts = args.only or ["dataplane", "services", "vpc", "convergence", "fourth"]
     log = Progress(args)
     workdir = tempfile.mkdtemp(prefix="fakevpc-bench-")
     log("logs of every run in %s" % workdir)
-    lab = Lab(workdir)
-    ansible = Ansible(workdir, log)
+    inventory = os.path.abspath(args.inventory)
+    lab = Lab(workdir, inventory)
+    ansible = Ansible(workdir, inventory, log)
     try:
         if "dataplane" in parts or "services" in parts:
             install_probe(lab, lab.names[:2])
@@ -545,6 +600,9 @@ def main():
                     log.checkpoint()
             finally:
                 remove_probe(lab, lab.names[:2])
+        if "vpc" in parts:
+            log.parts["vpc"] = bench_vpc(ansible, lab, args.seconds, log)
+            log.checkpoint()
         strategies = ansible.strategies(args.strategy or STRATEGIES)
         if "convergence" in parts:
             bench_convergence(ansible, strategies, args.repeat, args.first_runs, log, log.parts["convergence"])
