@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The base of the netns modules: a State whose module's O(state) says which of present() and absent() to run.
+"""The base of the netns modules: a State whose O(state) says which of present() and absent() to run, one or a batch.
 
 A private module of the fakevpc.vpc collection: its interface may change without notice.
 """
@@ -24,3 +24,25 @@ class NetnsState(State):
         else:
             self.absent()
         self.module.exit_json(changed=self.changed, **self.result)
+
+
+def run_batch(module, things, key):
+    """Bring about the state of each thing in turn (each a NetnsState with its own params) and exit once, with every
+    thing's result in a list under key, the commands of all of them in order (when they report commands), and one diff
+    joining theirs."""
+    changed, results, commands, before, after = False, [], [], [], []
+    for thing in things:
+        thing.present() if thing.params["state"] == "present" else thing.absent()
+        changed = changed or thing.changed
+        diff = thing.result.pop("diff", None)
+        if diff:
+            before.append(diff["before"])
+            after.append(diff["after"])
+        commands += thing.result.get("commands", [])
+        results.append(thing.result)
+    result = {key: results}
+    if any("commands" in item for item in results):
+        result["commands"] = commands
+    if module._diff:
+        result["diff"] = {"before": "".join(before), "after": "".join(after)}
+    module.exit_json(changed=changed, **result)
