@@ -163,8 +163,8 @@ def _vpc_parts(present, settings, remote, known_chains):
 
 
 def _module_items(plan):
-    """What the role hands its modules, one call per family: the links (those to remove first) for netns_link, the
-    host's chains and the namespaces' chains for netns_iptables, without the plan's labels."""
+    """What the role hands its modules, one call per family, without the plan's labels: the links (those to remove
+    first) for netns_link; the host's chains, then the namespaces' chains, for netns_iptables."""
     chain_keys = ("table", "chain", "jump_from", "rules", "state")
     return {
         "links": [{"name": name, "state": "absent"} for name in plan["remove"]["links"]]
@@ -172,10 +172,9 @@ def _module_items(plan):
         + [{"name": v["name"], "kind": "veth", "peer": v["peer"], "master": v["master"]} for v in plan["veths"]]
         + [{"name": link["name"], "namespace": link["namespace"], "kind": "veth", "addresses": link["addresses"],
             "routes": link["routes"]} for link in plan["subnet_links"]],
-        "host_chains": [dict(((key, chain[key]) for key in chain_keys), remove_empty_table=True,
-                             remove_empty_builtin_chains=True) for chain in plan["host_chains"]],
-        "namespace_chains": [dict(((key, chain[key]) for key in chain_keys + ("namespace",)))
-                             for chain in plan["namespace_chains"]],
+        "chains": [dict(((key, chain[key]) for key in chain_keys), remove_empty_table=True,
+                        remove_empty_builtin_chains=True) for chain in plan["host_chains"]]
+        + [dict(((key, chain[key]) for key in chain_keys + ("namespace",))) for chain in plan["namespace_chains"]],
     }
 
 

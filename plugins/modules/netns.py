@@ -50,6 +50,13 @@ options:
     description: Seconds to wait after C(SIGTERM) before C(SIGKILL).
     type: int
     default: 5
+  etc_dir:
+    description:
+      - The directory of the namespaces' own files (C(ip netns exec NAME) bind-mounts the files of
+        C(<etc_dir>/NAME/) over those of C(/etc)), normally C(/etc/netns).
+      - With O(state=absent), C(<etc_dir>/NAME) goes with the namespace. Unset leaves those files alone.
+    type: path
+    version_added: 0.3.0
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
@@ -102,6 +109,7 @@ commands:
 
 import json
 import os
+import shutil
 import signal
 import time
 
@@ -157,7 +165,23 @@ class Namespace(NetnsState):
                 if not self.module.check_mode:
                     self.end_processes(pids)
             self.act_ip("netns", "delete", self.name)
+        self.remove_files()
         self.add_diff("ip netns", self.listed(existed), self.listed(False))
+
+    def remove_files(self):
+        """Delete <etc_dir>/<name>, the namespace's own files, when asked to and it is there."""
+        if not self.module.params["etc_dir"]:
+            return
+        path = os.path.join(self.module.params["etc_dir"], self.name)
+        if not os.path.lexists(path):
+            return
+        self.changed = True
+        self.result["commands"].append("rm -r %s" % path)
+        if not self.module.check_mode:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
 
     @staticmethod
     def command_name(pid):
@@ -203,6 +227,7 @@ def main():
             loopback=dict(type="bool", default=True),
             kill_processes=dict(type="bool", default=False),
             kill_timeout=dict(type="int", default=5),
+            etc_dir=dict(type="path"),
         ),
         required_one_of=[("name", "names")],
         mutually_exclusive=[("name", "names")],

@@ -148,3 +148,17 @@ def test_bad_names_fail_before_any_change(run_module, tools, args, message):
     fake = tools({LIST: listing()})
     result, failed = run_module(netns, args)
     assert failed and message in result["msg"] and fake.commands == []
+
+
+def test_absent_with_etc_dir_removes_the_namespaces_own_files(run_module, tools, tmp_path):
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "hosts").write_text("10.0.1.2 app\n")
+    (tmp_path / "db").write_text("not a directory\n")
+    fake = tools({LIST: listing("web"), PIDS: (0, "", "")})
+    result, failed = run_module(netns, {"names": ["web", "db", "gone"], "state": "absent", "etc_dir": str(tmp_path)},
+                                check_mode=True)
+    assert not failed and result["changed"] and (tmp_path / "web" / "hosts").exists()
+    assert result["commands"] == ["ip netns delete web", "rm -r %s/web" % tmp_path, "rm -r %s/db" % tmp_path]
+    result, failed = run_module(netns, {"names": ["web", "db", "gone"], "state": "absent", "etc_dir": str(tmp_path)})
+    assert not failed and result["changed"] and list(tmp_path.iterdir()) == []
+    assert fake.mutating() == [("ip", "netns", "delete", "web")]  # the check-mode run deleted nothing
