@@ -73,7 +73,6 @@ def expected_checks(present, namespaces):
     return checks
 
 
-
 def fleet_checks(checks, namespaces, start):
     """The fleet's matrix rows of this host, numbered after its own checks."""
     rows = []

@@ -112,7 +112,6 @@ def peers_of(vpc, present):
     return sorted(peer for peer in peers if peer != vpc["name"])
 
 
-
 def policy_allows(policy, direction, protocol, port, peer):
     """Whether a subnet's policy lets this packet in (ingress) or out (egress); peer None matches no peer rule."""
     if not policy:

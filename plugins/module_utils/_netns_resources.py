@@ -79,7 +79,6 @@ def check_settings(settings):
         raise VpcPlanError(problems)
 
 
-
 def resources_of(vpcs, settings):
     namespaces, links, units = [], [], []
     for vpc in vpcs:

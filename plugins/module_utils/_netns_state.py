@@ -10,6 +10,7 @@ A private module of the fakevpc.vpc collection: its interface may change without
 
 from __future__ import annotations
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
 # What ip (and so ip netns exec) prints when the named namespace does not exist.
@@ -24,6 +25,31 @@ class NetnsState(State):
         else:
             self.absent()
         self.module.exit_json(changed=self.changed, **self.result)
+
+
+def batch_params(module, key, options, name_key, problem):
+    """The options of each item of the module's list option key, validated against options (those of one thing, with
+    their defaults), then by problem(params), a message or None; the module fails naming the item."""
+    validator = ArgumentSpecValidator(options)
+    items = []
+    for position, item in enumerate(module.params[key]):
+        checked = validator.validate(item)
+        message = "; ".join(checked.error_messages) or problem(checked.validated_parameters)
+        if message:
+            module.fail_json(msg="%s[%d] (%s): %s" % (key, position, item.get(name_key), message))
+        items.append(checked.validated_parameters)
+    return items
+
+
+def run_one_or_batch(module, key, options, name_key, problem, make):
+    """Run the module's one thing (its own options), or each item of its list option key; make(params) is the
+    NetnsState of one thing; problem(params) as for batch_params. Exits."""
+    if module.params[key] is not None:
+        run_batch(module, [make(params) for params in batch_params(module, key, options, name_key, problem)], key)
+    message = problem(module.params)
+    if message:
+        module.fail_json(msg=message)
+    make(module.params).run_and_exit()
 
 
 def run_batch(module, things, key):

@@ -116,7 +116,6 @@ class _Checker:
         return (low, high)
 
 
-
 def _vpc_label(vpc, position):
     name = vpc.get("name") if isinstance(vpc, dict) else None
     return "VPC %r" % name if isinstance(name, str) and name else "VPC #%d" % (position + 1)

@@ -20,7 +20,7 @@ description:
   - With O(state=absent) the remembered settings are put back (forwarding as it was; C(/run/netns) unmounted when it
     was no mount point before and no namespace is left in it) and the registry is deleted, with its directory when
     nothing else is in it.
-  - Reads first and compares: nothing is reported as changed unless something was, or in check mode would be, done.
+  - It reads first and compares; nothing is reported as changed unless something was, or in check mode would be, done.
 requirements:
   - C(sysctl), C(findmnt) and C(iptables-save) (of O(backend)) on the target; C(umount) with O(state=absent).
 options:
@@ -39,9 +39,8 @@ options:
     choices: [recorded, present, absent]
     default: present
   resources:
-    description: What to record as built (the role's namespaces, links, units and chains, by kind).
+    description: What to record as built (the role's namespaces, links, units and chains, by kind); none when unset.
     type: dict
-    default: {}
   forwarding:
     description: With O(state=present), turn IPv4 forwarding on (the VPCs route between their bridges and the uplink).
     type: bool
@@ -196,13 +195,13 @@ class HostSettings(State):
     # -- entry points -------------------------------------------------------------------------
     def record(self, registry):
         before = self.result["before"] = self.remembered(registry)
-        if registry is None and not any(self.params["resources"].values()):
+        resources = self.params["resources"] or {}
+        if registry is None and not any(resources.values()):
             return registry
-        content = {"version": REGISTRY_VERSION, "resources": self.params["resources"],
+        content = {"version": REGISTRY_VERSION, "resources": resources,
                    "ip_forward_before": before["ip_forward"], "tables_before": before["tables"],
                    "netns_mount_before": before["netns_mount"]}
-        if registry is None or any(key not in registry for key in ("ip_forward_before", "tables_before",
-                                                                    "netns_mount_before")):
+        if any(key not in (registry or {}) for key in ("ip_forward_before", "tables_before", "netns_mount_before")):
             self.result["actions"].append("remember the host's settings")
         if content != registry:
             self.write_registry(content)
@@ -252,7 +251,7 @@ def main():
         argument_spec=dict(
             path=dict(type="path", required=True),
             state=dict(type="str", choices=["recorded", "present", "absent"], default="present"),
-            resources=dict(type="dict", default={}),
+            resources=dict(type="dict"),
             forwarding=dict(type="bool", default=False),
             manage_forwarding=dict(type="bool", default=True),
             backend=dict(type="str", choices=["auto", "nft", "legacy"], default="auto"),

@@ -183,11 +183,10 @@ chains_removed:
 import json
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_rules as rules_lib
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState, run_batch
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState, run_one_or_batch
 
 # The options of one chain: the module's own, and those of each item of chains.
 CHAIN_OPTIONS = dict(
@@ -445,19 +444,6 @@ def chain_problem(params):
     return None
 
 
-def batch_params(module):
-    """The options of each item of chains, validated against the options of one chain, with their defaults."""
-    validator = ArgumentSpecValidator(CHAIN_OPTIONS)
-    items = []
-    for position, item in enumerate(module.params["chains"]):
-        checked = validator.validate(item)
-        problem = "; ".join(checked.error_messages) or chain_problem(checked.validated_parameters)
-        if problem:
-            module.fail_json(msg="chains[%d] (%s): %s" % (position, item.get("chain"), problem))
-        items.append(checked.validated_parameters)
-    return items
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(CHAIN_OPTIONS, chain=dict(type="str"), chains=dict(type="list", elements="dict"),
@@ -468,12 +454,7 @@ def main():
         supports_check_mode=True,
     )
     runner = CommandRunner(module)
-    if module.params["chains"] is not None:
-        run_batch(module, [OwnChain(module, runner, params) for params in batch_params(module)], "chains")
-    problem = chain_problem(module.params)
-    if problem:
-        module.fail_json(msg=problem)
-    OwnChain(module, runner, module.params).run_and_exit()
+    run_one_or_batch(module, "chains", CHAIN_OPTIONS, "chain", chain_problem, lambda params: OwnChain(module, runner, params))
 
 
 if __name__ == "__main__":

@@ -175,10 +175,9 @@ import ipaddress
 import json
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState, run_batch
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState, run_one_or_batch
 
 # The options of one link: the module's own, and those of each item of links.
 LINK_OPTIONS = dict(
@@ -457,21 +456,6 @@ def link_problem(params):
     return None
 
 
-def batch_params(module):
-    """The options of each item of links, validated against the options of one link, with their defaults."""
-    validator = ArgumentSpecValidator(LINK_OPTIONS)
-    items = []
-    for position, item in enumerate(module.params["links"]):
-        checked = validator.validate(item)
-        if checked.error_messages:
-            module.fail_json(msg="links[%d]: %s" % (position, "; ".join(checked.error_messages)))
-        problem = link_problem(checked.validated_parameters)
-        if problem:
-            module.fail_json(msg="links[%d] (%s): %s" % (position, item.get("name"), problem))
-        items.append(checked.validated_parameters)
-    return items
-
-
 def main():
     options = dict(LINK_OPTIONS, name=dict(type="str"), links=dict(type="list", elements="dict"))
     module = AnsibleModule(
@@ -481,12 +465,7 @@ def main():
         supports_check_mode=True,
     )
     runner = CommandRunner(module)
-    if module.params["links"] is not None:
-        run_batch(module, [Link(module, runner, params) for params in batch_params(module)], "links")
-    problem = link_problem(module.params)
-    if problem:
-        module.fail_json(msg=problem)
-    Link(module, runner, module.params).run_and_exit()
+    run_one_or_batch(module, "links", LINK_OPTIONS, "name", link_problem, lambda params: Link(module, runner, params))
 
 
 if __name__ == "__main__":

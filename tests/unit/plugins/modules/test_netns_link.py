@@ -254,7 +254,7 @@ def test_links_removes_and_keeps_in_one_call(run_module, tools):
 
 @pytest.mark.parametrize("args, message", [
     ({"links": [{"name": "br-a", "kind": "bridge"}, {"name": "x" * 16, "kind": "dummy"}]}, "links[1] ("),
-    ({"links": [{"name": "br-a", "colour": "red"}]}, "links[0]: "),
+    ({"links": [{"name": "br-a", "colour": "red"}]}, "links[0] (br-a): "),
     ({"links": [{"name": "br-a"}], "kind": "bridge"}, "mutually exclusive"),
 ])
 def test_bad_links_fail_before_any_change(run_module, tools, args, message):
