@@ -322,13 +322,15 @@ def lab_of_four(ansible, lab):
 
 
 def netns_overlay(workdir, host):
-    """An inventory overlay putting host alone in the group netns_vpc, with seed 001's VPCs; its path."""
+    """An inventory overlay putting host alone in the group netns_vpc, with seed 001's VPCs; its path.
+
+    The seed's 10.0.0.0/16 moves to 10.100.0.0/16: a lab VM's user network is 10.0.2.0/24, which no VPC may cover."""
     with open(NETNS_SEED, encoding="utf-8") as handle:
-        seed = yaml.safe_load(handle)
+        vpcs = json.dumps(yaml.safe_load(handle)["netns_vpc"]["vars"]["netns_vpc_vpcs"])
     overlay = os.path.join(workdir, "netns-vpc.yml")
     with open(overlay, "w", encoding="utf-8") as handle:
-        json.dump({"netns_vpc": {"hosts": {host: {}}, "vars": {"netns_vpc_vpcs": seed["netns_vpc"]["vars"]["netns_vpc_vpcs"]}}},
-                  handle)
+        handle.write('{"netns_vpc": {"hosts": {"%s": {}}, "vars": {"netns_vpc_vpcs": %s}}}'
+                     % (host, vpcs.replace('"10.0.', '"10.100.')))
     return overlay
 
 
