@@ -10,7 +10,9 @@ Measures, on the lab's running servers (inventories/lab/hosts.yml):
   services     throughput and connection rate to a service on 127.0.0.1 of one server: through socat mode and
                iptables mode from another server, and direct on the same server;
   vpc          iperf3 from a namespace subnet on the first server to a subnet of the same VPC on the second (a VPC
-               spanning servers, routed over the mesh), against host to host over the same mesh pair.
+               spanning servers, routed over the mesh), against host to host over the same mesh pair;
+  netns        the namespace VPCs of seed 001 (company-a, 2 subnets; playbooks/netns_vpc.yml) on the first server:
+               the floor on that server alone, first run, idempotent rerun (with its task times) and removal run.
 Prints a table and writes it, with the raw numbers as JSON, under --results as <UTC date and time>-lab.txt/.json.
 Leaves the lab as it found it: 3 servers, the mesh converged with the inventory's own services only, no VPC.
 """
@@ -31,6 +33,8 @@ import sys
 import tempfile
 import time
 
+import yaml
+
 from support.playbook import run_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,6 +43,9 @@ LAB_INVENTORY = os.path.join(REPO, "inventories", "lab", "hosts.yml")
 SITE = os.path.join(REPO, "site.yml")
 FLOOR = os.path.join(BENCH, "playbooks", "floor.yml")
 LAB_PLAYBOOK = os.path.join(REPO, "playbooks", "lab.yml")
+NETNS_PLAYBOOK = os.path.join(REPO, "playbooks", "netns_vpc.yml")
+# The VPCs of the netns part: seed 001's, as its example inventory writes them.
+NETNS_SEED = os.path.join(REPO, "inventories", "examples", "seed001.yml")
 PROBE = os.path.join(BENCH, "probe.py")
 # Where the probe goes on the VMs (readable by the DynamicUser of the bench's echo services).
 GUEST_PROBE_DIR = "/usr/local/lib/fakevpc-bench"
@@ -178,6 +185,7 @@ class Ansible:
         self.workdir = workdir
         self.inventory = inventory
         self.log = log
+        self.inventory = inventory
         self.mitogen_dir = mitogen_strategy_dir()
         self.runs = 0
 
@@ -202,9 +210,9 @@ class Ansible:
     def fastest(self):
         return "mitogen_linear" if self.mitogen_dir else "linear"
 
-    def play(self, label, playbook, strategy, extra_vars=None, inventories=None):
-        """Run one playbook (on the lab's inventory unless given others); return its wall time, the PLAY RECAP's
-        changed count and its task times."""
+    def play(self, label, playbook, strategy, extra_vars=None, inventories=None, limit=None):
+        """Run one playbook (on the lab's inventory unless given others, on the hosts of limit when given); return
+        its wall time, the PLAY RECAP's changed count and its task times."""
         if inventories is None:
             inventories = (self.inventory,)
         self.runs += 1
@@ -213,6 +221,7 @@ class Ansible:
         load = os.getloadavg()[0]
         started_at = time.time()
         run = run_playbook(playbook, list(inventories), extra_vars, verbose=0, timeout=None, cwd=REPO,
+                           extra_args=["--limit", limit] if limit else None,
                            environ=self.environment(strategy, base + ".json"), log=base + ".log")
         seconds = run.seconds
         if run.rc != 0:
@@ -313,6 +322,57 @@ def lab_of_four(ansible, lab):
         ansible.play("4th server removed", SITE, ansible.fastest(), inventories=(ansible.inventory, overlay))
         ansible.play("back to 3 servers", LAB_PLAYBOOK, "linear", {"qemu_lab_servers": 3}, inventories=())
         lab.reload()
+
+
+def netns_overlay(workdir, host):
+    """An inventory overlay putting host alone in the group netns_vpc, with seed 001's VPCs; its path.
+
+    The seed's 10.0.0.0/16 moves to 10.100.0.0/16: a lab VM's user network is 10.0.2.0/24, which no VPC may cover."""
+    with open(NETNS_SEED, encoding="utf-8") as handle:
+        vpcs = json.dumps(yaml.safe_load(handle)["netns_vpc"]["vars"]["netns_vpc_vpcs"])
+    overlay = os.path.join(workdir, "netns-vpc.yml")
+    with open(overlay, "w", encoding="utf-8") as handle:
+        handle.write('{"netns_vpc": {"hosts": {"%s": {}}, "vars": {"netns_vpc_vpcs": %s}}}'
+                     % (host, vpcs.replace('"10.0.', '"10.100.')))
+    return overlay
+
+
+def bench_netns_vpc(ansible, lab, strategies, repeat, first_runs, log, results):
+    """Floor, first run, rerun and removal of seed 001's namespace VPCs on the first server, per strategy.
+
+    Each first run follows a removal run (timed as well), and the reruns the last first run; a last removal run
+    leaves the server as it was. Fills `results` (by strategy) and calls log.checkpoint() after each run.
+    """
+    host = lab.names[0]
+    overlay = netns_overlay(ansible.workdir, host)
+    inventories = (ansible.inventory, overlay)
+    removal_vars = {"netns_vpc_state": "absent"}
+    log("namespace VPCs (seed 001, company-a) on %s" % host)
+    try:
+        for strategy in strategies:
+            ansible.play("netns warm-up floor", FLOOR, strategy, limit=host)
+            floor = []
+            for _run in range(repeat):
+                floor.append(ansible.play("netns floor", FLOOR, strategy, limit=host))
+                results[strategy] = {"floor": median_run(floor)}
+                log.checkpoint()
+            first, removal = [], []
+            for _run in range(max(first_runs, 1)):
+                removal.append(ansible.play("netns removal run", NETNS_PLAYBOOK, strategy, removal_vars, inventories))
+                first.append(ansible.play("netns first run", NETNS_PLAYBOOK, strategy, inventories=inventories))
+                results[strategy].update(first=median_run(first), removal=median_run(removal))
+                log.checkpoint()
+            rerun = []
+            for _run in range(repeat):
+                rerun.append(ansible.play("netns rerun", NETNS_PLAYBOOK, strategy, inventories=inventories))
+                results[strategy].update(rerun=median_run(rerun), rerun_profile=task_profile(rerun))
+                log.checkpoint()
+            removal.append(ansible.play("netns removal run", NETNS_PLAYBOOK, strategy, removal_vars, inventories))
+            results[strategy].update(removal=median_run(removal))
+            log.checkpoint()
+    except BenchError:
+        ansible.play("netns removal after a failure", NETNS_PLAYBOOK, ansible.fastest(), removal_vars, inventories)
+        raise
 
 
 def mesh_name(lab, host):
@@ -470,42 +530,57 @@ def fmt_run(summary):
     return "%7.1f [%5.1f-%5.1f]" % (summary["median"], summary["min"], summary["max"])
 
 
-def report(machine, started, ended, loads, convergence, dataplane, services, vpc, repeat, first_runs):
+def convergence_table(title, runs, rows, lines):
+    """A table of timed runs per strategy (rows: (label, key)), rerun / floor, the reruns' changed counts and where
+    each strategy's rerun spends its time."""
+    strategies = list(runs)
+    lines += ["", title, "%-44s" % "" + "".join("%24s" % strategy for strategy in strategies)]
+    for label, key in rows:
+        if any(key in runs[strategy] for strategy in strategies):
+            lines.append("%-44s" % label + "".join("%24s" % (fmt_run(runs[s][key]) if key in runs[s] else "-")
+                                                   for s in strategies))
+    measured = [s for s in strategies if "rerun" in runs[s]]
+    lines.append("%-44s" % "rerun / floor" + "".join(
+        "%24s" % ("%.2f" % (runs[s]["rerun"]["median"] / runs[s]["floor"]["median"]) if s in measured else "-")
+        for s in strategies))
+    if any("first" in runs[s] for s in strategies):
+        lines.append("%-44s" % "first run / floor" + "".join(
+            "%24s" % ("%.2f" % (runs[s]["first"]["median"] / runs[s]["floor"]["median"]) if "first" in runs[s] else "-")
+            for s in strategies))
+    lines.append("%-44s" % "changed tasks in the reruns (0: idempotent)" + "".join(
+        "%24s" % (",".join(map(str, runs[s]["rerun"]["changed"])) if s in measured else "-") for s in strategies))
+    for strategy in measured:
+        profile = runs[strategy]["rerun_profile"]
+        lines += ["", "### idempotent rerun, %s: where its %.1f s go (median per task)" % (strategy, profile["total"]),
+                  "%8.1f s  %s" % (profile["startup"], "ansible-playbook start-up (to the first play)")]
+        for task in profile["tasks"][:10]:
+            lines.append("%8.1f s  %s" % (task["seconds"], task["task"]))
+        others = profile["tasks"][10:]
+        lines.append("%8.1f s  the other %d tasks" % (sum(task["seconds"] for task in others), len(others)))
+
+
+def report(machine, started, ended, loads, convergence, dataplane, services, vpc, repeat, first_runs, netns=None):
     """The table, as text."""
     lines = ["# fakevpc lab bench, %s (commit %s)" % (started.strftime("%Y-%m-%d %H:%M UTC"), machine["commit"]),
              "machine: %d cores (%s), %.1f GiB, %s (%s), kernel %s" % (
                  machine["cores"], machine["cpu"], machine["memory_gib"], (machine["accel"] or "?").upper(),
                  machine["accel_reason"][:100], machine["kernel"]),
-             "load average (1/5/15 min): start %s, end %s; qemu VMs on the host at start: %d (3 of them the lab's)"
+             "load average (1/5/15 min): start %s, end %s; qemu VMs on the host at start: %d (the lab's among them)"
              % ("/".join(map(str, loads["start"])), "/".join(map(str, loads["end"])), loads["qemu_vms_at_start"]),
              "duration: %.0f min. Under TCG every number is CPU-bound: compare side by side, never as absolutes." % (
                  (ended - started).total_seconds() / 60)]
     if convergence:
-        strategies = list(convergence)
-        lines += ["", "## convergence: seconds, median [min-max] of %d floors and reruns, %d first and 4th-server runs;"
-                  " 3 servers" % (repeat, first_runs),
-                  "%-44s" % "" + "".join("%24s" % strategy for strategy in strategies)]
-        rows = (("floor (facts + ping)", "floor"), ("removal run (wg_mesh_state=absent, mitogen)", "removal"),
-                ("site.yml first run (after removal)", "first"), ("site.yml idempotent rerun", "rerun"),
-                ("site.yml run adding a 4th server", "add_fourth"))
-        for label, key in rows:
-            if any(key in convergence[strategy] for strategy in strategies):
-                lines.append("%-44s" % label + "".join("%24s" % (fmt_run(convergence[s][key]) if key in convergence[s] else "-")
-                                                       for s in strategies))
-        measured = [s for s in strategies if "rerun" in convergence[s]]
-        lines.append("%-44s" % "rerun / floor" + "".join(
-            "%24s" % ("%.2f" % (convergence[s]["rerun"]["median"] / convergence[s]["floor"]["median"]) if s in measured else "-")
-            for s in strategies))
-        lines.append("%-44s" % "changed tasks in the reruns (0: idempotent)" + "".join(
-            "%24s" % (",".join(map(str, convergence[s]["rerun"]["changed"])) if s in measured else "-") for s in strategies))
-        for strategy in measured:
-            profile = convergence[strategy]["rerun_profile"]
-            lines += ["", "## idempotent rerun, %s: where its %.1f s go (median per task)" % (strategy, profile["total"]),
-                      "%8.1f s  %s" % (profile["startup"], "ansible-playbook start-up (to the first play)")]
-            for task in profile["tasks"][:10]:
-                lines.append("%8.1f s  %s" % (task["seconds"], task["task"]))
-            others = profile["tasks"][10:]
-            lines.append("%8.1f s  the other %d tasks" % (sum(task["seconds"] for task in others), len(others)))
+        convergence_table("## convergence: seconds, median [min-max] of %d floors and reruns, %d first and 4th-server "
+                          "runs; 3 servers" % (repeat, first_runs), convergence,
+                          (("floor (facts + ping)", "floor"), ("removal run (wg_mesh_state=absent, mitogen)", "removal"),
+                           ("site.yml first run (after removal)", "first"), ("site.yml idempotent rerun", "rerun"),
+                           ("site.yml run adding a 4th server", "add_fourth")), lines)
+    if netns:
+        convergence_table("## namespace VPCs, seed 001's company-a (2 subnets) on one server: seconds, median [min-max] "
+                          "of %d floors and reruns, %d first and removal runs" % (repeat, max(first_runs, 1)), netns,
+                          (("floor on that server (facts + ping)", "floor"),
+                           ("netns_vpc.yml first run (after removal)", "first"), ("netns_vpc.yml idempotent rerun", "rerun"),
+                           ("netns_vpc.yml removal run (state absent)", "removal")), lines)
     if dataplane:
         lines += ["", "## data plane: %s -> %s (mesh %s, underlay %s)" % (
             dataplane["client"], dataplane["target"], dataplane["paths"]["mesh"], dataplane["paths"]["underlay"]),
@@ -542,7 +617,7 @@ class Progress:
         self.started = utc_now()
         self.loads = {"start": load_average(), "qemu_vms_at_start": qemu_processes()}
         self.machine = describe_machine()
-        self.parts = {"convergence": {}, "dataplane": None, "services": None, "vpc": None}
+        self.parts = {"convergence": {}, "dataplane": None, "services": None, "vpc": None, "netns": {}}
 
     def __call__(self, message):
         print("[%s] %s" % (utc_now().strftime("%H:%M:%S"), message), flush=True)
@@ -550,7 +625,8 @@ class Progress:
     def text(self):
         self.loads["end"] = load_average()
         return report(self.machine, self.started, utc_now(), self.loads, self.parts["convergence"],
-                      self.parts["dataplane"], self.parts["services"], self.parts["vpc"], self.args.repeat, self.args.first_runs)
+                      self.parts["dataplane"], self.parts["services"], self.parts["vpc"], self.args.repeat,
+                      self.args.first_runs, self.parts["netns"])
 
     def checkpoint(self):
         """Write what is measured so far (a run cut short still leaves its numbers)."""
@@ -574,14 +650,17 @@ def main():
     parser.add_argument("--first-runs", type=int, default=3,
                         help="first runs and 4th-server runs per strategy (median), each after a removal run; 0: none")
     parser.add_argument("--seconds", type=int, default=10, help="seconds per iperf3 and connection-rate test")
-    parser.add_argument("--only", action="append", choices=["dataplane", "services", "vpc", "convergence", "fourth"],
-                        help="measure only this part (repeatable); default: all; fourth: adding a 4th server")
-    parser.add_argument("--inventory", default=LAB_INVENTORY, help="the lab's inventory (default: `make lab`'s)")
+    parser.add_argument("--only", action="append",
+                        choices=["dataplane", "services", "vpc", "convergence", "fourth", "netns"],
+                        help="measure only this part (repeatable); default: all; fourth: adding a 4th server; netns: "
+                             "seed 001's namespace VPCs on the first server")
     parser.add_argument("--strategy", action="append", choices=STRATEGIES,
                         help="convergence with this strategy only (repeatable); default: both")
     parser.add_argument("--results", help="directory for the dated results files")
+    parser.add_argument("--inventory", default=LAB_INVENTORY,
+                        help="the lab's inventory (a lab of another qemu_lab_name and qemu_lab_inventory_dir)")
     args = parser.parse_args()
-    parts = args.only or ["dataplane", "services", "vpc", "convergence", "fourth"]
+    parts = args.only or ["dataplane", "services", "vpc", "convergence", "fourth", "netns"]
     log = Progress(args)
     workdir = tempfile.mkdtemp(prefix="fakevpc-bench-")
     log("logs of every run in %s" % workdir)
@@ -608,6 +687,8 @@ def main():
             bench_convergence(ansible, strategies, args.repeat, args.first_runs, log, log.parts["convergence"])
         if "fourth" in parts and args.first_runs:
             bench_fourth_server(ansible, lab, strategies, args.first_runs, log, log.parts["convergence"])
+        if "netns" in parts:
+            bench_netns_vpc(ansible, lab, strategies, args.repeat, args.first_runs, log, log.parts["netns"])
     except (BenchError, subprocess.TimeoutExpired) as error:
         log("failed: %s; converging the lab again before stopping" % error)
         with contextlib.suppress(BenchError):

@@ -42,7 +42,9 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - "C(apps): a list of C({unit, vpc, subnet, content}), one per app; C(boot): the content of the boot unit."
+    - "C(units): the units as O(fakevpc.vpc.systemd_units#module:units) takes them - the boot unit
+      C(<unit_prefix>.service) with the boot script as its file (mode C(0755)) when O(persist) and the plan has VPCs,
+      then one unit per app."
   type: dict
 """
 

@@ -33,19 +33,14 @@ import copy
 import ipaddress
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import _domain_problem
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_plan import (
-    VpcPlanError,
-    _find_subnet,
-    _peers_of,
-    policy_allows,
-    validate_vpcs,
-)
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_firewall import peers_of, policy_allows
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_validate import VpcPlanError, find_subnet, validate_vpcs
 from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import control_characters
 
 VARIABLE = "netns_vpc_vpcs"
 
 
-def _is_fleet_vpc(vpc):
+def is_fleet_vpc(vpc):
     return isinstance(vpc, dict) and isinstance(vpc.get("subnets"), list) and \
         any(isinstance(subnet, dict) and "server" in subnet for subnet in vpc["subnets"])
 
@@ -70,7 +65,7 @@ def _declarations(declarations, hosts, problems):
             continue
         local[host] = []
         for vpc in vpcs:
-            if not _is_fleet_vpc(vpc):
+            if not is_fleet_vpc(vpc):
                 local[host].append(vpc)
                 continue
             name = vpc.get("name")
@@ -151,7 +146,7 @@ def _trim(raw, vpc, server_of, host, here):
     local = [s for s in vpc["subnets"] if server_of[(vpc["name"], s["name"])] == host]
 
     def is_local(reference):
-        return _find_subnet(local, reference) is not None
+        return find_subnet(local, reference) is not None
 
     trimmed = dict((key, value) for key, value in _without_servers(raw).items()
                    if key not in ("subnets", "policies", "apps", "port_forwards", "peerings"))
@@ -175,7 +170,7 @@ def _checks(vpcs, server_of, domain):
 
     for vpc, subnet in subnets:
         source_policy = vpc["policies"].get(subnet["name"])
-        peers = _peers_of(vpc, vpcs)
+        peers = peers_of(vpc, vpcs)
         for other_vpc, other in subnets:
             if other is subnet:
                 continue
@@ -265,7 +260,7 @@ def build_fleet_plan(declarations, hosts, members, indices=None, iface_ip_offset
         here = [vpc for vpc in present if vpc["name"] in view[host]["fleet_vpcs"]]
         for vpc in present:
             allowed = [local_vpc["name"] for local_vpc in here
-                       if local_vpc is vpc or vpc["name"] in _peers_of(local_vpc, present)]
+                       if local_vpc is vpc or vpc["name"] in peers_of(local_vpc, present)]
             if not allowed:
                 continue
             for subnet in vpc["subnets"]:
@@ -277,7 +272,7 @@ def build_fleet_plan(declarations, hosts, members, indices=None, iface_ip_offset
                 carried.setdefault((host, server), []).append(subnet["cidr"])
         for local_vpc in here:
             apps = []
-            for vpc in [local_vpc] + [v for v in present if v["name"] in _peers_of(local_vpc, present)]:
+            for vpc in [local_vpc] + [v for v in present if v["name"] in peers_of(local_vpc, present)]:
                 for app in vpc["apps"]:
                     address = next(s["address"] for s in vpc["subnets"] if s["name"] == app["subnet"])
                     apps.append([app_name(app["name"], vpc["name"], domain), address])

@@ -53,16 +53,20 @@ def boot_unit(boot_script):
 
 
 def host_units(plan, persist, unit_prefix, boot_script):
-    """{'apps': [{unit, vpc, subnet, content}], 'boot': the boot unit's content}."""
+    """{'units': the units of fakevpc.vpc.systemd_units}: the boot unit with its script (when persisting a plan with
+    VPCs), then one per app; every unit is rendered, the boot unit too, so that a string that cannot go into one
+    stops the run before any change."""
     apps = []
     for app in plan["apps"]:
         try:
-            content = app_unit(app, persist, unit_prefix)
+            apps.append({"name": app["unit"], "content": app_unit(app, persist, unit_prefix)})
         except systemd.UnitError as error:
             raise systemd.UnitError("VPC %r app %r: %s" % (app["vpc"], app["name"], error))
-        apps.append({"unit": app["unit"], "vpc": app["vpc"], "subnet": app["subnet"], "content": content})
     try:
         boot = boot_unit(boot_script)
     except systemd.UnitError as error:
         raise systemd.UnitError("variable netns_vpc_boot_script: %s" % error)
-    return {"apps": apps, "boot": boot}
+    if not persist or plan["empty"]:
+        return {"units": apps}
+    script = {"path": boot_script, "content": plan["boot_script"], "mode": "0755"}
+    return {"units": [{"name": "%s.service" % unit_prefix, "content": boot, "files": [script]}] + apps}

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: netns
-short_description: Create or delete a named network namespace, matched by its exact name
+short_description: Create or delete named network namespaces, matched by their exact names
 version_added: 0.1.0
 description:
   - Creates the named network namespace (C(ip netns add)) when it is missing and brings its loopback up;
-    deletes it with O(state=absent).
+    deletes it with O(state=absent). With O(names), every namespace of the list, in one call.
   - The namespace is found by its exact name in C(ip -j netns list), never by a substring, so C(web) and
     C(web2) are different namespaces. Nothing is reported as changed unless something was, or in check mode
     would be, done.
@@ -23,9 +23,14 @@ requirements:
   - C(ip) (iproute2) on the target.
 options:
   name:
-    description: The namespace name, as in C(ip netns list).
+    description: The namespace name, as in C(ip netns list). One of O(name) and O(names) is required.
     type: str
-    required: true
+  names:
+    description:
+      - Several namespaces in one call (a host's whole list), each with the other options of the task, in order.
+    type: list
+    elements: str
+    version_added: 0.3.0
   state:
     description: Whether the namespace should exist.
     type: str
@@ -45,6 +50,13 @@ options:
     description: Seconds to wait after C(SIGTERM) before C(SIGKILL).
     type: int
     default: 5
+  etc_dir:
+    description:
+      - The directory of the namespaces' own files (C(ip netns exec NAME) bind-mounts the files of
+        C(<etc_dir>/NAME/) over those of C(/etc)), normally C(/etc/netns).
+      - With O(state=absent), C(<etc_dir>/NAME) goes with the namespace. Unset leaves those files alone.
+    type: path
+    version_added: 0.3.0
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
@@ -61,6 +73,10 @@ EXAMPLES = r"""
   fakevpc.vpc.netns:
     name: ns-my-vpc-public
 
+- name: Create the namespaces of every subnet in one call
+  fakevpc.vpc.netns:
+    names: [ns-my-vpc-public, ns-my-vpc-private]
+
 - name: Delete it, ending whatever still runs inside
   fakevpc.vpc.netns:
     name: ns-my-vpc-public
@@ -71,13 +87,19 @@ EXAMPLES = r"""
 RETURN = r"""
 existed:
   description: Whether the namespace existed before the module ran.
-  returned: always
+  returned: with O(name)
   type: bool
 processes:
   description: PIDs of the processes found in the namespace when it was (or would be) deleted.
-  returned: always
+  returned: with O(name)
   type: list
   elements: int
+namespaces:
+  description: With O(names), the result of each namespace in order (RV(existed), RV(processes), RV(commands)).
+  returned: with O(names)
+  type: list
+  elements: dict
+  version_added: 0.3.0
 commands:
   description: The commands that changed (or in check mode would change) something.
   returned: always
@@ -87,20 +109,21 @@ commands:
 
 import json
 import os
+import shutil
 import signal
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import NetnsState
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import NetnsState, run_batch
 
 
 class Namespace(NetnsState):
-    def __init__(self, module, runner):
+    def __init__(self, module, runner, name):
         super().__init__(module, runner, {"existed": False, "processes": [], "commands": []})
         self.run = runner.run
-        self.name = module.params["name"]
+        self.name = name
 
     def act_ip(self, *args):
         self.result["commands"].append(" ".join(["ip"] + list(args)))
@@ -142,7 +165,23 @@ class Namespace(NetnsState):
                 if not self.module.check_mode:
                     self.end_processes(pids)
             self.act_ip("netns", "delete", self.name)
+        self.remove_files()
         self.add_diff("ip netns", self.listed(existed), self.listed(False))
+
+    def remove_files(self):
+        """Delete <etc_dir>/<name>, the namespace's own files, when asked to and it is there."""
+        if not self.module.params["etc_dir"]:
+            return
+        path = os.path.join(self.module.params["etc_dir"], self.name)
+        if not os.path.lexists(path):
+            return
+        self.changed = True
+        self.result["commands"].append("rm -r %s" % path)
+        if not self.module.check_mode:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
 
     @staticmethod
     def command_name(pid):
@@ -182,18 +221,28 @@ class Namespace(NetnsState):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type="str", required=True),
+            name=dict(type="str"),
+            names=dict(type="list", elements="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             loopback=dict(type="bool", default=True),
             kill_processes=dict(type="bool", default=False),
             kill_timeout=dict(type="int", default=5),
+            etc_dir=dict(type="path"),
         ),
+        required_one_of=[("name", "names")],
+        mutually_exclusive=[("name", "names")],
         supports_check_mode=True,
     )
-    if not names.is_namespace_name(module.params["name"]):
-        module.fail_json(msg="name: %r is not a namespace name (letters, digits, '_', '.', '-'; at most 128)"
-                         % module.params["name"])
-    Namespace(module, CommandRunner(module)).run_and_exit()
+    batch = module.params["names"]
+    for option, name in [("name", module.params["name"])] if batch is None else \
+            [("names[%d]" % position, name) for position, name in enumerate(batch)]:
+        if not names.is_namespace_name(name):
+            module.fail_json(msg="%s: %r is not a namespace name (letters, digits, '_', '.', '-'; at most 128)"
+                             % (option, name))
+    runner = CommandRunner(module)
+    if batch is None:
+        Namespace(module, runner, module.params["name"]).run_and_exit()
+    run_batch(module, [Namespace(module, runner, name) for name in batch], "namespaces")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: netns_iptables
-short_description: Keep an iptables chain of our own, on the host or inside a network namespace
+short_description: Keep iptables chains of our own, on the host or inside network namespaces
 version_added: 0.1.0
 description:
   - Manages one user-defined chain as a whole - exactly the rules given, in that order - and the plain
@@ -20,14 +20,33 @@ description:
     (atomic for the table); a missing jump is inserted at position 1 of its built-in chain.
   - With O(namespace), every command runs inside that network namespace (C(ip netns exec)). A namespace that
     does not exist has no chain to remove; in check mode, the chain is reported as to be created in it.
+  - With O(chains), a host's whole set of chains (on the host and in its namespaces) in one call, in order.
 requirements:
   - C(iptables) and C(iptables-restore) (nft or legacy) on the target; C(ip) with O(namespace);
     C(nft) with O(remove_empty_table) or O(remove_empty_builtin_chains).
 options:
   chain:
-    description: The user-defined chain, at most 28 characters, not a built-in chain name.
+    description:
+      - The user-defined chain, at most 28 characters, not a built-in chain name.
+      - One of O(chain) and O(chains) is required.
     type: str
-    required: true
+  chains:
+    description:
+      - Several chains in one call, in order, each a mapping of the options of one chain (O(chain), O(table),
+        O(rules), O(jump_from), O(state), O(namespace), O(remove_empty_table), O(remove_empty_builtin_chains)),
+        with the same defaults; O(backend) and O(keep_tables) apply to all. The other options of the task are
+        then not given.
+    type: list
+    elements: dict
+    version_added: 0.3.0
+  keep_tables:
+    description:
+      - Tables that O(remove_empty_table) never deletes, whatever a chain asks - those that existed before the
+        chains were first added (as M(fakevpc.vpc.netns_host_settings) remembers them).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
   table:
     description: The table of the chain.
     type: str
@@ -115,6 +134,12 @@ EXAMPLES = r"""
       - -p tcp -m tcp --dport 80 -j ACCEPT
       - -p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset
 
+- name: A host's chains and its namespaces' in one call
+  fakevpc.vpc.netns_iptables:
+    chains:
+      - {table: nat, chain: NVPC-POSTROUTING, jump_from: [POSTROUTING], rules: [-s 10.0.1.0/24 -o eth0 -j MASQUERADE]}
+      - {namespace: ns-my-vpc-public, chain: NVPC-INPUT, jump_from: [INPUT], rules: [-i lo -j ACCEPT, -j REJECT]}
+
 - name: Remove the chain, and the nat table if it was created for it
   fakevpc.vpc.netns_iptables:
     table: nat
@@ -124,27 +149,33 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+chains:
+  description: With O(chains), the result of each chain in order (RV(backend), RV(rules), RV(batch), RV(table_removed), RV(chains_removed)).
+  returned: with O(chains)
+  type: list
+  elements: dict
+  version_added: 0.3.0
 backend:
   description: The backend of the iptables that ran, C(nft) or C(legacy); null when the namespace does not exist.
-  returned: always
+  returned: with O(chain)
   type: str
   sample: nft
 rules:
   description: The wanted rules as added, C(-A CHAIN ...) with their tags; empty with O(state=absent).
-  returned: always
+  returned: with O(chain)
   type: list
   elements: str
 batch:
   description: The C(iptables-restore --noflush) input that was (or in check mode would be) applied; empty when nothing changed.
-  returned: always
+  returned: with O(chain)
   type: str
 table_removed:
   description: Whether the (empty) table was, or in check mode would be, deleted.
-  returned: always
+  returned: with O(chain)
   type: bool
 chains_removed:
   description: The empty built-in chains that were, or in check mode would be, deleted (O(remove_empty_builtin_chains)).
-  returned: always
+  returned: with O(chain)
   type: list
   elements: str
 """
@@ -155,18 +186,31 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_rules as rules_lib
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState, run_one_or_batch
+
+# The options of one chain: the module's own, and those of each item of chains.
+CHAIN_OPTIONS = dict(
+    chain=dict(type="str", required=True),
+    table=dict(type="str", choices=["filter", "nat", "mangle", "raw"], default="filter"),
+    rules=dict(type="list", elements="str", default=[]),
+    jump_from=dict(type="list", elements="str", default=[]),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    namespace=dict(type="str"),
+    remove_empty_table=dict(type="bool", default=False),
+    remove_empty_builtin_chains=dict(type="bool", default=False),
+)
 
 
 class OwnChain(NetnsState):
     """One chain of ours: read the table, compare, rewrite the chain when it differs."""
 
-    def __init__(self, module, runner):
+    def __init__(self, module, runner, params):
         super().__init__(module, runner, {"rules": [], "batch": "", "table_removed": False, "chains_removed": [],
-                                          "backend": None})
-        self.chain = module.params["chain"]
-        self.table = module.params["table"]
-        self.netns = module.params["namespace"]
+                                          "backend": None}, params)
+        self.chain = params["chain"]
+        self.table = params["table"]
+        self.netns = params["namespace"]
+        self.remove_empty_table = params["remove_empty_table"] and self.table not in module.params["keep_tables"]
         self.iptables, self.restore = rules_lib.IPTABLES_TOOLS[module.params["backend"]]
         self.diff_subject = "%s table %s chain %s" % (
             "namespace %s" % self.netns if self.netns else "host", self.table, self.chain)
@@ -235,7 +279,23 @@ class OwnChain(NetnsState):
         self.result["batch"] = batch
         self.act(self.restore, "-w", "--noflush", data=batch, netns=self.netns)
 
+    def ready(self):
+        """Whether the namespace (or the host) is there to work in; when not, namespace_missing() has reported."""
+        self.result["backend"] = self.backend_kind()
+        if self.result["backend"] is None:
+            self.namespace_missing()
+            return False
+        return True
+
     def present(self):
+        if self.ready():
+            self.keep()
+
+    def absent(self):
+        if self.ready():
+            self.remove()
+
+    def keep(self):
         wanted = self.wanted_rules()
         for source in self.params["jump_from"]:
             if source == self.chain:
@@ -260,7 +320,7 @@ class OwnChain(NetnsState):
         lines += ["-I %s 1 -j %s" % (source, self.chain) for source in add_jumps]
         return "\n".join(lines + ["COMMIT"]) + "\n"
 
-    def absent(self):
+    def remove(self):
         table = self.read_table()
         exists = self.chain in table["chains"]
         live = table["rules"].get(self.chain, []) if exists else []
@@ -276,7 +336,7 @@ class OwnChain(NetnsState):
             self.apply(rules_lib.render_chain(self.table, self.chain, [], delete_jumps=delete_jumps, delete_chain=True))
         elif delete_jumps:
             self.apply(self.jumps_only_batch([], delete_jumps))
-        if self.params["remove_empty_table"] or self.params["remove_empty_builtin_chains"]:
+        if self.remove_empty_table or self.params["remove_empty_builtin_chains"]:
             self.remove_table_if_empty(table)
         self.add_diff(self.diff_subject, self.describe_live(table, exists, live, []), "")
 
@@ -295,7 +355,7 @@ class OwnChain(NetnsState):
         chains_left = [name for name in self.nft_chains(stdout) if name != self.chain and name not in empty_builtins]
         bare = self.nft_table_is_bare(stdout)
         if bare and ((self.params["remove_empty_builtin_chains"] and not chains_left)
-                     or (self.params["remove_empty_table"] and not self.left_after_removal(table))):
+                     or (self.remove_empty_table and not self.left_after_removal(table))):
             self.result["table_removed"] = True
             self.act("nft", "delete", "table", "ip", self.table, netns=self.netns)
             return
@@ -375,32 +435,26 @@ class OwnChain(NetnsState):
         return "\n".join(lines) + "\n"
 
 
+def chain_problem(params):
+    """What is wrong with the names of one chain, or None."""
+    if not names.is_chain_name(params["chain"]):
+        return "chain: %r is not a user chain name (1 to 28 letters, digits, '_', '-'; not a built-in chain)" % params["chain"]
+    if params["namespace"] is not None and not names.is_namespace_name(params["namespace"]):
+        return "namespace: %r is not a namespace name" % params["namespace"]
+    return None
+
+
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            chain=dict(type="str", required=True),
-            table=dict(type="str", choices=["filter", "nat", "mangle", "raw"], default="filter"),
-            rules=dict(type="list", elements="str", default=[]),
-            jump_from=dict(type="list", elements="str", default=[]),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            namespace=dict(type="str"),
-            backend=dict(type="str", choices=["auto", "nft", "legacy"], default="auto"),
-            remove_empty_table=dict(type="bool", default=False),
-            remove_empty_builtin_chains=dict(type="bool", default=False),
-        ),
+        argument_spec=dict(CHAIN_OPTIONS, chain=dict(type="str"), chains=dict(type="list", elements="dict"),
+                           backend=dict(type="str", choices=["auto", "nft", "legacy"], default="auto"),
+                           keep_tables=dict(type="list", elements="str", default=[])),
+        required_one_of=[("chain", "chains")],
+        mutually_exclusive=[("chains", option) for option in ("chain", "namespace")],
         supports_check_mode=True,
     )
-    if not names.is_chain_name(module.params["chain"]):
-        module.fail_json(msg="chain: %r is not a user chain name (1 to 28 letters, digits, '_', '-'; not a built-in chain)"
-                         % module.params["chain"])
-    if module.params["namespace"] is not None and not names.is_namespace_name(module.params["namespace"]):
-        module.fail_json(msg="namespace: %r is not a namespace name" % module.params["namespace"])
-    chain = OwnChain(module, CommandRunner(module))
-    chain.result["backend"] = chain.backend_kind()
-    if chain.result["backend"] is None:
-        chain.namespace_missing()
-        module.exit_json(changed=chain.changed, **chain.result)
-    chain.run_and_exit()
+    runner = CommandRunner(module)
+    run_one_or_batch(module, "chains", CHAIN_OPTIONS, "chain", chain_problem, lambda params: OwnChain(module, runner, params))
 
 
 if __name__ == "__main__":

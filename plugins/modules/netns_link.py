@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: netns_link
-short_description: Manage one network link (bridge, veth pair, dummy) on the host or in a network namespace
+short_description: Manage network links (bridges, veth pairs, dummies) on the host or in network namespaces
 version_added: 0.1.0
 description:
   - Reads the live link (C(ip -j -d link), C(ip -j address), C(ip -j route)), compares it with the wanted one
@@ -18,13 +18,24 @@ description:
     for the other end then manages that end's addresses and routes (without O(peer)).
   - With O(namespace), the link is looked for, and changed, inside that named network namespace (C(ip -n)).
   - Options left unset are not managed. O(addresses) and O(routes), when set, are the complete lists.
+  - With O(links), a host's whole set of links in one call, in order (a bridge before its ports, a veth pair before
+    its ends' addresses).
 requirements:
   - C(ip) (iproute2) on the target; C(sysctl) with O(rp_filter).
 options:
   name:
-    description: The interface name, 1 to 15 letters, digits, C(.), C(_) or C(-) (not C(.) or C(..)).
+    description:
+      - The interface name, 1 to 15 letters, digits, C(.), C(_) or C(-) (not C(.) or C(..)).
+      - One of O(name) and O(links) is required.
     type: str
-    required: true
+  links:
+    description:
+      - Several links in one call, in order, each a mapping of the options of one link (O(name), O(namespace),
+        O(state), O(kind), O(peer), O(master), O(up), O(mtu), O(addresses), O(routes), O(rp_filter)), with the
+        same defaults. The other options of the task are then not given.
+    type: list
+    elements: dict
+    version_added: 0.3.0
   state:
     description: V(absent) deletes the link (a veth pair goes as a whole).
     type: str
@@ -118,6 +129,13 @@ EXAMPLES = r"""
       namespace: ns-my-vpc-public
     master: br-my-vpc
 
+- name: The same three links in one call
+  fakevpc.vpc.netns_link:
+    links:
+      - {name: br-my-vpc, kind: bridge, addresses: [10.0.1.1/24], rp_filter: 1}
+      - {name: v-my-vpc-public, kind: veth, peer: {name: eth0, namespace: ns-my-vpc-public}, master: br-my-vpc}
+      - {name: eth0, namespace: ns-my-vpc-public, kind: veth, addresses: [10.0.1.2/24], routes: [{dst: default, via: 10.0.1.1}]}
+
 - name: Address the namespace's end and route through the gateway
   fakevpc.vpc.netns_link:
     name: eth0
@@ -132,13 +150,19 @@ EXAMPLES = r"""
 RETURN = r"""
 existed:
   description: Whether the link existed before the module ran.
-  returned: always
+  returned: with O(name)
   type: bool
 kind:
   description: The kind of the link (C(bridge), C(veth), C(dummy)...), null when it is absent.
-  returned: always
+  returned: with O(name)
   type: str
   sample: veth
+links:
+  description: With O(links), the result of each link in order (RV(existed), RV(kind), RV(commands)).
+  returned: with O(links)
+  type: list
+  elements: dict
+  version_added: 0.3.0
 commands:
   description: The commands that changed (or in check mode would change) something, in order.
   returned: always
@@ -153,7 +177,29 @@ import json
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState, run_one_or_batch
+
+# The options of one link: the module's own, and those of each item of links.
+LINK_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    namespace=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    kind=dict(type="str", choices=["bridge", "veth", "dummy"]),
+    peer=dict(type="dict", options=dict(
+        name=dict(type="str", required=True),
+        namespace=dict(type="str"),
+    )),
+    master=dict(type="str"),
+    up=dict(type="bool", default=True),
+    mtu=dict(type="int"),
+    addresses=dict(type="list", elements="str"),
+    routes=dict(type="list", elements="dict", options=dict(
+        dst=dict(type="str", required=True),
+        via=dict(type="str"),
+        metric=dict(type="int", default=0),
+    )),
+    rp_filter=dict(type="int", choices=[0, 1, 2]),
+)
 BLANK = {"kind": None, "master": None, "up": False, "mtu": None, "addresses": [], "routes": [], "rp_filter": None}
 
 
@@ -192,10 +238,10 @@ def route_text(route):
 
 
 class Link(NetnsState):
-    def __init__(self, module, runner):
-        super().__init__(module, runner, {"existed": False, "kind": None, "commands": []})
-        self.name = module.params["name"]
-        self.netns = module.params["namespace"]
+    def __init__(self, module, runner, params):
+        super().__init__(module, runner, {"existed": False, "kind": None, "commands": []}, params)
+        self.name = params["name"]
+        self.netns = params["namespace"]
         self.namespace_missing = False
 
     # -- commands -----------------------------------------------------------------------------
@@ -396,41 +442,30 @@ class Link(NetnsState):
         return "\n".join(lines) + "\n"
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            namespace=dict(type="str"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            kind=dict(type="str", choices=["bridge", "veth", "dummy"]),
-            peer=dict(type="dict", options=dict(
-                name=dict(type="str", required=True),
-                namespace=dict(type="str"),
-            )),
-            master=dict(type="str"),
-            up=dict(type="bool", default=True),
-            mtu=dict(type="int"),
-            addresses=dict(type="list", elements="str"),
-            routes=dict(type="list", elements="dict", options=dict(
-                dst=dict(type="str", required=True),
-                via=dict(type="str"),
-                metric=dict(type="int", default=0),
-            )),
-            rp_filter=dict(type="int", choices=[0, 1, 2]),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
+def link_problem(params):
+    """What is wrong with the options of one link (names, peer), or None."""
     for option, value in (("name", params["name"]), ("master", params["master"] or None),
                           ("peer.name", (params["peer"] or {}).get("name"))):
         if value is not None and not names.is_interface_name(value):
-            module.fail_json(msg="%s: %r is not an interface name (%s)" % (option, value, names.INTERFACE_NAME_RULE))
+            return "%s: %r is not an interface name (%s)" % (option, value, names.INTERFACE_NAME_RULE)
     for option, value in (("namespace", params["namespace"]), ("peer.namespace", (params["peer"] or {}).get("namespace"))):
         if value is not None and not names.is_namespace_name(value):
-            module.fail_json(msg="%s: %r is not a namespace name" % (option, value))
+            return "%s: %r is not a namespace name" % (option, value)
     if params["peer"] and params["kind"] != "veth":
-        module.fail_json(msg="peer: only a veth link has a peer")
-    Link(module, CommandRunner(module)).run_and_exit()
+        return "peer: only a veth link has a peer"
+    return None
+
+
+def main():
+    options = dict(LINK_OPTIONS, name=dict(type="str"), links=dict(type="list", elements="dict"))
+    module = AnsibleModule(
+        argument_spec=options,
+        required_one_of=[("name", "links")],
+        mutually_exclusive=[("links", option) for option in LINK_OPTIONS if "default" not in LINK_OPTIONS[option]],
+        supports_check_mode=True,
+    )
+    runner = CommandRunner(module)
+    run_one_or_batch(module, "links", LINK_OPTIONS, "name", link_problem, lambda params: Link(module, runner, params))
 
 
 if __name__ == "__main__":

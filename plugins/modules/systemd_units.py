@@ -21,7 +21,8 @@ description:
     verb runs once for all the units it applies to.
   - With no unit listed and no unit file to prune or remove, runs no C(systemctl) command at all.
 requirements:
-  - systemd (C(systemctl)) on the target, unless O(units) is empty and nothing matches O(prune_patterns).
+  - systemd (C(systemctl)) on the target, unless O(units) is empty and nothing matches O(prune_patterns), or
+    O(systemctl=false).
 options:
   units:
     description: Every unit to install and run.
@@ -78,6 +79,14 @@ options:
     description: The directory of the unit files; systemd must load units from it.
     type: path
     default: /etc/systemd/system
+  systemctl:
+    description:
+      - Whether to run C(systemctl) at all. With V(false), for a host that systemd does not run (a container, a
+        chroot), the files are written and removed as with V(true), and no unit is enabled, started, restarted,
+        reloaded, stopped or disabled.
+    type: bool
+    default: true
+    version_added: 0.3.0
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
@@ -295,7 +304,7 @@ class SystemdUnits:
         A failure names the units systemctl complains about (all of them when it names none) and, when the
         verb runs them, where their logs are.
         """
-        if not units or self.module.check_mode:
+        if not units or self.module.check_mode or not self.params["systemctl"]:
             return
         rc, stdout, stderr = self.runner.run("systemctl", verb, *(options + tuple(units)), check_rc=False)
         if rc != 0:
@@ -344,10 +353,11 @@ class SystemdUnits:
             if not self.module.check_mode:
                 self.remove_file(path)
             self.result["removed"].append(path)
-        if not self.module.check_mode and any(self.in_unit_dir(path) for path in self.result["written"] + removed_paths):
+        if not self.module.check_mode and self.params["systemctl"] and \
+                any(self.in_unit_dir(path) for path in self.result["written"] + removed_paths):
             self.runner.run("systemctl", "daemon-reload")
 
-        if on_change:
+        if on_change and self.params["systemctl"]:
             self.apply_states(on_change, set(wanted["unit"] for wanted in stale))
         return any(self.result.values())
 
@@ -380,6 +390,7 @@ def main():
             prune_patterns=dict(type="list", elements="str", default=[]),
             remove_files=dict(type="list", elements="path", default=[]),
             unit_dir=dict(type="path", default="/etc/systemd/system"),
+            systemctl=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )

@@ -11,11 +11,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.fakevpc.vpc.plugins.filter.netns_vpc_plan import FilterModule, netns_vpc_plan
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_boot import render_boot_script
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_plan import (
-    VpcPlanError,
-    build_vpc_plan,
-    policy_allows,
-)
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_firewall import policy_allows
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_plan import VpcPlanError, build_vpc_plan
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_rules import rule_tag, split_rule
 
 # Seed 000: my-vpc with a public and a private subnet, dev-vpc, a JSON policy on the public subnet by CIDR.

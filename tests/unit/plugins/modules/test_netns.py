@@ -120,3 +120,45 @@ def test_bad_names_are_refused(run_module, tools, name):
     result, failed = run_module(netns, {"name": name})
     assert failed and "name" in result["msg"]
     assert fake.commands == []
+
+
+def test_names_handles_a_whole_list_in_one_call(run_module, tools):
+    fake = tools({LIST: listing("web"), LO: (0, LO_UP, "")})
+    result, failed = run_module(netns, {"names": ["web", "db"]}, diff=True)
+    assert not failed and result["changed"]
+    assert [item["existed"] for item in result["namespaces"]] == [True, False]
+    assert fake.mutating() == [("ip", "netns", "add", "db"), ("ip", "-n", "db", "link", "set", "dev", "lo", "up")]
+    assert result["commands"] == ["ip netns add db", "ip -n db link set dev lo up"]
+    assert result["diff"]["before"] == "web\n" and result["diff"]["after"] == "web\ndb\n"
+
+
+def test_names_absent_in_check_mode_changes_nothing(run_module, tools):
+    fake = tools({LIST: listing("web"), PIDS: (0, "", "")})
+    result, failed = run_module(netns, {"names": ["web", "db"], "state": "absent"}, check_mode=True)
+    assert not failed and result["changed"] and result["commands"] == ["ip netns delete web"]
+    assert fake.mutating() == []
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"names": ["web", "no/slash"]}, "names[1]: 'no/slash' is not a namespace name"),
+    ({"name": "web", "names": ["db"]}, "mutually exclusive"),
+    ({}, "one of the following is required"),
+])
+def test_bad_names_fail_before_any_change(run_module, tools, args, message):
+    fake = tools({LIST: listing()})
+    result, failed = run_module(netns, args)
+    assert failed and message in result["msg"] and fake.commands == []
+
+
+def test_absent_with_etc_dir_removes_the_namespaces_own_files(run_module, tools, tmp_path):
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "hosts").write_text("10.0.1.2 app\n")
+    (tmp_path / "db").write_text("not a directory\n")
+    fake = tools({LIST: listing("web"), PIDS: (0, "", "")})
+    result, failed = run_module(netns, {"names": ["web", "db", "gone"], "state": "absent", "etc_dir": str(tmp_path)},
+                                check_mode=True)
+    assert not failed and result["changed"] and (tmp_path / "web" / "hosts").exists()
+    assert result["commands"] == ["ip netns delete web", "rm -r %s/web" % tmp_path, "rm -r %s/db" % tmp_path]
+    result, failed = run_module(netns, {"names": ["web", "db", "gone"], "state": "absent", "etc_dir": str(tmp_path)})
+    assert not failed and result["changed"] and list(tmp_path.iterdir()) == []
+    assert fake.mutating() == [("ip", "netns", "delete", "web")]  # the check-mode run deleted nothing

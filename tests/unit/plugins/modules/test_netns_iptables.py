@@ -297,3 +297,36 @@ def test_a_builtin_chain_with_rules_or_a_drop_policy_or_not_jumped_from_is_kept(
                                                  "remove_empty_builtin_chains": True})
     assert not failed and not result["table_removed"] and result["chains_removed"] == []
     assert not any(c[0] == "nft" and c[1] == "delete" for c in fake.commands)
+
+
+def test_chains_keeps_the_host_chain_and_a_namespace_chain_in_one_call(run_module, tools):
+    inside = ("ip", "netns", "exec", "ns-a")
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE, ""), inside + VERSION: NFT_VERSION,
+                  inside + ("iptables", "-w", "-t", "filter", "-S"): (0, "-P INPUT ACCEPT\n", "")})
+    result, failed = run_module(netns_iptables, {"chains": [
+        post_args(), {"namespace": "ns-a", "chain": "NVPC-INPUT", "jump_from": ["INPUT"], "rules": ["-j REJECT"]},
+    ]}, diff=True)
+    assert not failed and result["changed"]
+    assert [item["batch"] == "" for item in result["chains"]] == [True, False]
+    assert fake.batches() == [result["chains"][1]["batch"]]
+    assert ("ip", "netns", "exec", "ns-a", "iptables-restore", "-w", "--noflush") in fake.commands
+    assert result["diff"]["after"].count("-N ") == 2 and "commands" not in result
+
+
+def test_keep_tables_keeps_a_table_that_existed_before(run_module, tools):
+    fake = tools({SAVE_NAT: [(0, NAT_EMPTY + LIVE, ""), (0, NAT_EMPTY, "")], NFT_LIST: nft_listing()})
+    result, failed = run_module(netns_iptables, {"chains": [{"table": "nat", "chain": "NVPC-POST", "state": "absent",
+                                                             "remove_empty_table": True}], "keep_tables": ["nat"]})
+    assert not failed and result["changed"] and not result["chains"][0]["table_removed"]
+    assert ("nft", "delete", "table", "ip", "nat") not in fake.commands
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"chains": [post_args(), post_args(chain="INPUT")]}, "chains[1] (INPUT)"),
+    ({"chains": [post_args(colour="red")]}, "chains[0] (NVPC-POST)"),
+    ({"chains": [post_args()], "chain": "NVPC-X"}, "mutually exclusive"),
+])
+def test_bad_chains_fail_before_any_change(run_module, tools, args, message):
+    fake = tools({})
+    result, failed = run_module(netns_iptables, args)
+    assert failed and message in result["msg"] and fake.commands == []

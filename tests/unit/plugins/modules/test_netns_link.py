@@ -225,3 +225,39 @@ def test_bad_input_fails_before_any_change(run_module, tools, args, message):
     result, failed = run_module(netns_link, args)
     assert failed and message in result["msg"]
     assert all(c[1:3] in (("-j", "-d"), ("-j", "address")) or c[3:5] == ("-j", "-d") for c in fake.commands)
+
+
+def test_links_handles_a_bridge_and_a_veth_pair_in_one_call_in_order(run_module, tools):
+    veth = reads("v-a")
+    fake = tools({BRIDGE["link"]: MISSING, veth["link"]: (1, "", 'Device "v-a" does not exist.\n'),
+                  rp_read("br-a"): (0, "1\n", "")})
+    result, failed = run_module(netns_link, {"links": [
+        {"name": "br-a", "kind": "bridge", "addresses": ["10.0.1.1/24"], "rp_filter": 1},
+        {"name": "v-a", "kind": "veth", "peer": {"name": "eth0", "namespace": "ns-a"}, "master": "br-a"},
+    ]}, diff=True)
+    assert not failed and result["changed"]
+    assert [item["kind"] for item in result["links"]] == ["bridge", "veth"]
+    assert result["commands"] == [
+        "ip link add br-a type bridge", "ip address add 10.0.1.1/24 dev br-a", "ip link set dev br-a up",
+        "ip link add v-a type veth peer name eth0 netns ns-a", "ip link set dev v-a master br-a", "ip link set dev v-a up"]
+    assert [c for c in fake.commands if c[:2] != ("ip", "-j") and c[0] != "sysctl" or c[1] == "-q"] == [
+        tuple(command.split()) for command in result["commands"]]
+    assert result["diff"]["after"].count("link ") == 2 and result["diff"]["before"] == ""
+
+
+def test_links_removes_and_keeps_in_one_call(run_module, tools):
+    fake = tools({BRIDGE["link"]: (0, link_json("br-a", "bridge"), "")})
+    result, failed = run_module(netns_link, {"links": [{"name": "br-a", "state": "absent"}]}, check_mode=True)
+    assert not failed and result["changed"] and result["commands"] == ["ip link del dev br-a"]
+    assert [c for c in fake.commands if "del" in c] == []
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"links": [{"name": "br-a", "kind": "bridge"}, {"name": "x" * 16, "kind": "dummy"}]}, "links[1] ("),
+    ({"links": [{"name": "br-a", "colour": "red"}]}, "links[0] (br-a): "),
+    ({"links": [{"name": "br-a"}], "kind": "bridge"}, "mutually exclusive"),
+])
+def test_bad_links_fail_before_any_change(run_module, tools, args, message):
+    fake = tools({})
+    result, failed = run_module(netns_link, args)
+    assert failed and message in result["msg"] and fake.commands == []

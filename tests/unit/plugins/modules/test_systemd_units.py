@@ -268,3 +268,17 @@ def test_invalid_arguments_fail_before_any_change(run_module, systemd, tmp_path,
         return
     assert failed and result["msg"].startswith(message)
     assert fake.commands == [] and not (tmp_path / "units").exists()
+
+
+def test_without_systemctl_the_files_are_written_and_pruned_and_no_systemctl_runs(run_module, systemd, tmp_path):
+    fake = systemd()
+    result, failed = run_module(systemd_units, dict(service_args(tmp_path), systemctl=False))
+    assert not failed and result["changed"] and fake.commands == []
+    assert (tmp_path / "units" / APP).exists() and result["started"] == result["enabled"] == []
+    result, failed = run_module(systemd_units, dict(service_args(tmp_path), systemctl=False))
+    assert not failed and not result["changed"] and fake.commands == []
+    args = dict(service_args(tmp_path), systemctl=False)
+    args["units"] = args["units"][:1]
+    result, failed = run_module(systemd_units, args)
+    assert not failed and result["changed"] and fake.commands == []
+    assert result["pruned"] == [SOCAT, RULES_UNIT] and sorted(os.listdir(tmp_path / "units")) == [APP]
