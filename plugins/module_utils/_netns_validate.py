@@ -164,15 +164,23 @@ def _policy(check, where, policy):
     return normal
 
 
-def _subnet(check, where, subnet, vpc_network):
-    if not isinstance(subnet, dict):
-        check.problem(where, "a subnet must be a mapping, not %r" % (subnet,))
+def _named(check, where, item, keys, what):
+    """The name of item, a mapping of keys with a valid name, or None once the problem is said."""
+    if not isinstance(item, dict):
+        check.problem(where, "%s must be a mapping, not %r" % (what, item))
         return None
-    check.unknown_keys(where, subnet, SUBNET_KEYS)
-    check.strings(where, subnet)
-    name = subnet.get("name")
+    check.unknown_keys(where, item, keys)
+    check.strings(where, item)
+    name = item.get("name")
     if not fullmatch(_NAME, name):
         check.problem(where, "name %r is not a name (letters, digits, '_', '-'; at most 32)" % (name,))
+        return None
+    return name
+
+
+def _subnet(check, where, subnet, vpc_network):
+    name = _named(check, where, subnet, SUBNET_KEYS, "a subnet")
+    if name is None:
         return None
     where = "%s subnet %r" % (where.rsplit(" subnets", 1)[0], name)
     kind = subnet.get("type", "private")
@@ -236,14 +244,8 @@ def _mappings(check, where, vpc, key, what, allowed):
 
 def _vpc(check, position, vpc):
     where = _vpc_label(vpc, position)
-    if not isinstance(vpc, dict):
-        check.problem(where, "a VPC must be a mapping, not %r" % (vpc,))
-        return None
-    check.unknown_keys(where, vpc, VPC_KEYS)
-    check.strings(where, vpc)
-    name = vpc.get("name")
-    if not fullmatch(_NAME, name):
-        check.problem(where, "name %r is not a name (letters, digits, '_', '-'; at most 32)" % (name,))
+    name = _named(check, where, vpc, VPC_KEYS, "a VPC")
+    if name is None:
         return None
     state = vpc.get("state", "present")
     if state not in ("present", "absent"):
