@@ -27,15 +27,19 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._key_rotation import (
 )
 from ansible_collections.fakevpc.vpc.plugins.module_utils._key_store import KeyDirectoryError, KeyStore
 
-# The options of the wg_keys module (documented there), checked by its action plugin.
-ARGUMENT_SPEC = dict(
+# The options of every module of the key directory (wg_keys, wg_keys_rotate; documented in each).
+KEY_DIRECTORY_SPEC = dict(
     path=dict(type="path", required=True),
     hosts=dict(type="list", elements="str", required=True),
+    external=dict(type="list", elements="str", default=[]),
+    vault_id=dict(type="str"),
+)
+# The options of the wg_keys module, checked by its action plugin.
+ARGUMENT_SPEC = dict(
+    KEY_DIRECTORY_SPEC,
     live=dict(type="dict"),
     live_secrets=dict(type="dict", no_log=True),
     adopt=dict(type="bool", default=False),
-    vault_id=dict(type="str"),
-    external=dict(type="list", elements="str", default=[]),
 )
 
 

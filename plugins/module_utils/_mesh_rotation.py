@@ -21,6 +21,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._key_rotation import R
 from ansible_collections.fakevpc.vpc.plugins.module_utils._key_store import KeyDirectoryError, KeyStore
 from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_keys import (
     HOST_NAME,
+    KEY_DIRECTORY_SPEC,
     preshared_key_name,
     private_key_name,
     read_key,
@@ -29,13 +30,10 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_keys import (
 
 # The options of the wg_keys_rotate module (documented there), checked by its action plugin.
 ARGUMENT_SPEC = dict(
-    path=dict(type="path", required=True),
-    hosts=dict(type="list", elements="str", required=True),
-    external=dict(type="list", elements="str", default=[]),
+    KEY_DIRECTORY_SPEC,
     state=dict(type="str", choices=["staged", "complete"], required=True),
     rotate=dict(type="list", elements="str", default=[]),
     live=dict(type="dict", default={}),
-    vault_id=dict(type="str"),
 )
 
 
