@@ -90,8 +90,8 @@ def test_a_pair_that_a_relay_carries_carries_its_subnets_through_the_relay():
     assert s1[0]["peers"][0]["host"] == "s2" and "10.40.3.0/24" in s1[0]["peers"][0]["allowed_ips"]
     assert {"to": "10.40.3.0/24"} in s1[0]["routes"] and {"to": "10.40.1.0/24"} in s3[1]["routes"]
     relay = mesh["servers"]["s2"]["interfaces"][0]
-    assert [p["allowed_ips"][-2:] for p in relay["peers"]] == [["10.30.1.0/24", "10.40.1.0/24"],
-                                                                ["10.30.3.0/24", "10.40.3.0/24"]]
+    assert [p["allowed_ips"][-2:] for p in relay["peers"]] == [
+        ["10.30.1.0/24", "10.40.1.0/24"], ["10.30.3.0/24", "10.40.3.0/24"]]
     assert relay["forwarding"] and [t["prefix"] for t in mesh["servers"]["s2"]["transit"]] == [
         "10.30.3.0/24", "10.40.3.0/24", "10.30.1.0/24", "10.40.1.0/24"]
     # s2 builds prod's app subnet: its chain lets the relayed prefixes through before it refuses anything
