@@ -13,7 +13,8 @@ allowed IP of the peer and then inserts the new ones, and a packet sent or recei
 address the peer carried all along, is dropped. A relay gains prefixes on tunnels that carry traffic whenever
 a server joins, so those are added in place, through the interface's own control channel: generic netlink
 for kernel WireGuard (WG_CMD_SET_DEVICE without WGPEER_F_REPLACE_ALLOWEDIPS), the UAPI socket for
-wireguard-go (set=1 without replace_allowed_ips).
+wireguard-go (set=1 without replace_allowed_ips). Removing one needs no such channel: an allowed IP belongs to
+one peer of an interface, so giving it to a throwaway peer takes it from the other (_wireguard.allowed_ips_to_drop).
 """
 
 from __future__ import annotations

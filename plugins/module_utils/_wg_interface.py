@@ -11,6 +11,7 @@ module runs one per interface (every interface of a host in one call).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -267,6 +268,15 @@ class WireGuardInterface(State):
                 self.result["peers_removed"].append(key)
                 removed[key] = live["peers"][key]
                 self.act("wg", "set", self.name, "peer", key, "remove")
+        # Allowed IPs that staying peers lose go first, all of them, before any peer gains one (a prefix moving
+        # between peers must not be taken back from its new peer).
+        losing = dict((key, _wireguard.allowed_ips_to_drop(live["peers"].get(key), peer))
+                      for key, peer in wanted["peers"].items())
+        dropped = [network for networks in losing.values() for network in networks]
+        if dropped:
+            sink = base64.b64encode(os.urandom(32)).decode()
+            self.act("wg", "set", self.name, "peer", sink, "allowed-ips", ",".join(dropped))
+            self.act("wg", "set", self.name, "peer", sink, "remove")
         for key, peer in wanted["peers"].items():
             live_peer = live["peers"].get(key)
             if _wireguard.dials_a_peer_that_dialled(live_peer, peer, endpoint_is_current):
@@ -280,7 +290,7 @@ class WireGuardInterface(State):
                 endpoint = _wireguard.inherited_endpoint(removed, peer)
                 if endpoint is not None:
                     args += ["endpoint", endpoint]
-            elif args or added:
+            elif args or added or losing[key]:
                 self.result["peers_updated"].append(key)
             else:
                 continue

@@ -119,8 +119,9 @@ def peer_update(live, wanted, endpoint_is_current):
 
     live is None for a new peer. endpoint_is_current(wanted_endpoint, live_endpoint) says whether the
     live endpoint already is the wanted one (it resolves names). Returns (args, data, added): empty args and
-    added, no change. When a live peer only gains allowed IPs, they are in added, not in args: `allowed-ips`
-    replaces the whole list, and the peer carries nothing while it is swapped (see _wg_allowed_ips).
+    added, no change. When a live peer keeps some of its allowed IPs, the new ones are in added, not in args:
+    `allowed-ips` replaces the whole list, and the peer carries nothing while it is swapped (see _wg_allowed_ips);
+    the ones it loses go first, by allowed_ips_to_drop.
     """
     existing = live is not None
     live = live or {"preshared_key": None, "endpoint": None, "allowed_ips": [], "persistent_keepalive": None}
@@ -135,11 +136,21 @@ def peer_update(live, wanted, endpoint_is_current):
         args += ["endpoint", wanted["endpoint"]]
     if (wanted["persistent_keepalive"] or None) != live["persistent_keepalive"]:
         args += ["persistent-keepalive", wanted["persistent_keepalive"] or "off"]
-    if existing and set(live["allowed_ips"]) < set(wanted["allowed_ips"]):
+    if existing and any(network in wanted["allowed_ips"] for network in live["allowed_ips"]):
         added = [network for network in wanted["allowed_ips"] if network not in live["allowed_ips"]]
     elif wanted["allowed_ips"] != live["allowed_ips"]:
         args += ["allowed-ips", ",".join(wanted["allowed_ips"])]
     return args, data, added
+
+
+def allowed_ips_to_drop(live, wanted):
+    """The allowed IPs a live peer loses while it keeps others. They are taken from it by giving them to a
+    throwaway peer, then removing that peer: an allowed IP belongs to one peer of an interface, so it moves
+    without the peer's other ones ever leaving (`allowed-ips` would empty its list for a moment, and a packet to
+    an address it carries all along would be dropped); what goes to the throwaway peer goes nowhere."""
+    if live is None or not any(network in wanted["allowed_ips"] for network in live["allowed_ips"]):
+        return []
+    return [network for network in live["allowed_ips"] if network not in wanted["allowed_ips"]]
 
 
 def dials_a_peer_that_dialled(live, wanted, endpoint_is_current):

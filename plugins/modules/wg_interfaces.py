@@ -19,6 +19,8 @@ description:
   - A live peer that only gains allowed IPs gets them in place, through kernel WireGuard's netlink or
     C(wireguard-go)'s control socket, so traffic to the addresses it already carried is never dropped
     (C(wg set ... allowed-ips) replaces the whole list, and the peer carries nothing while it is swapped).
+    Allowed IPs that a live peer loses while it keeps others are given to a throwaway peer, which is then
+    removed; an allowed IP belongs to one peer of an interface, so they leave without the others ever leaving.
   - A live peer that this end now dials and that dialled it until now (it gets a persistent keepalive it did not
     have, and an endpoint other than the one it came from) is removed and added back, since who dials whom changed
     and the far end answers on another interface, which knows nothing of this end's session; kept, that session

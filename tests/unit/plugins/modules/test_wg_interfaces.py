@@ -240,6 +240,32 @@ def test_a_peer_that_only_gains_allowed_ips_gets_them_in_place(run_module, tools
     assert result["peers_updated"] == [PEER_A, PEER_B]
 
 
+def test_allowed_ips_a_peer_loses_go_through_a_throwaway_peer_before_any_is_added(run_module, tools, tmp_path, monkeypatch):
+    """A prefix moving from PEER_A to PEER_B: PEER_A keeps its own address all along, and the prefix is taken from
+    it before PEER_B gains it in place (taken after, it would be taken from PEER_B)."""
+    moving = DUMP_TWO_PEERS.replace("\t192.168.1.2/32\t", "\t192.168.1.2/32,10.30.1.0/24\t")
+    fake = tools(existing(dump=moving))
+    added = []
+    monkeypatch.setattr(_wg_interface._wg_allowed_ips, "add_allowed_ips", lambda *args: added.append(fake.mutating()))
+    args = server_args(tmp_path, persist=False, peers=[
+        {"public_key": PEER_A, "preshared_key": PSK, "allowed_ips": ["192.168.1.2/32"]},
+        {"public_key": PEER_B, "allowed_ips": ["192.168.1.3/32", "10.30.1.0/24"]},
+    ])
+    result, failed = one(run_module, args)
+    assert not failed and result["changed"] and result["peers_updated"] == [PEER_A, PEER_B]
+    (give, sink_key, allowed, networks), (remove, removed_key, word) = [
+        (command[:3], command[4], command[5], command[6]) if len(command) == 7 else (command[:3], command[4], command[5])
+        for command in fake.mutating()]
+    assert give == remove == ("wg", "set", "wgvpc0") and allowed == "allowed-ips" and networks == "10.30.1.0/24"
+    assert sink_key == removed_key and word == "remove" and sink_key not in (PEER_A, PEER_B, PUBLIC)
+    assert len(base64.b64decode(sink_key)) == 32
+    assert added == [fake.mutating()]  # PEER_B gains it after the throwaway peer is gone
+    # in check mode nothing runs, and the change is reported
+    fake = tools(existing(dump=moving))
+    result, failed = one(run_module, args, check_mode=True)
+    assert not failed and result["changed"] and fake.mutating() == []
+
+
 def test_a_peer_gaining_allowed_ips_in_check_mode_changes_nothing(run_module, tools, tmp_path, monkeypatch):
     fake = tools(existing())
     monkeypatch.setattr(_wg_interface._wg_allowed_ips, "add_allowed_ips", lambda *args: pytest.fail("changed in check mode"))
