@@ -148,6 +148,11 @@ _value:
     resources_during_change:
       description: What may exist while the plan is applied (registry written before any change).
       type: dict
+    record_after:
+      description: Whether the registry is written again after the change (the run builds or removes something),
+        or the host's settings put back (no VPC is left of those the registry knew).
+      type: bool
+      version_added: 0.3.0
     boot_script:
       description: The shell script that rebuilds the VPCs at boot; empty when none is present.
       type: str

@@ -220,6 +220,7 @@ def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, hos
     fleet_names = set((fleet or {}).get("fleet_vpcs") or [])
     namespace_of = dict(("%s/%s" % (link["vpc"], link["subnet"]), link["namespace"]) for link in parts["subnet_links"])
     local_checks = expected_checks([vpc for vpc in present if vpc["name"] not in fleet_names], namespace_of)
+    during = dict((key, before[key] + [item for item in wanted[key] if item not in before[key]]) for key in RESOURCE_KINDS)
     plan = dict(parts, **{
         "settings": settings,
         "vpcs": present,
@@ -227,8 +228,10 @@ def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, hos
         "host_chains": chains,
         "remove": remove,
         "resources": wanted,
-        "resources_during_change": dict((key, before[key] + [item for item in wanted[key] if item not in before[key]])
-                                        for key in RESOURCE_KINDS),
+        "resources_during_change": during,
+        # The registry is written again after the change when the run builds or removes anything; once no VPC is
+        # left, the host's settings are put back (a rerun that changes nothing recorded all of it before).
+        "record_after": wanted != during or (not present and bool(previous)),
         "forwarding": bool(present),
         "empty": not present,
         "checks": local_checks + fleet_checks((fleet or {}).get("checks") or [] if present else [], namespace_of,

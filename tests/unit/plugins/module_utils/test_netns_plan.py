@@ -416,6 +416,10 @@ def test_removed_vpcs_and_subnets_come_from_the_registry_and_from_state_absent()
                               "links": ["v-my-vpc-85c56", "br-dev-vpc", "v-dev-vpc-afbfd"],
                               "units": ["netns-vpc-app-my-vpc-web.service"]}
     assert plan["resources_during_change"]["namespaces"] == previous["resources"]["namespaces"]
+    assert plan["record_after"]  # the registry shrinks after the removal
+    assert not plan_of(SEED_000, previous=previous)["record_after"]  # a rerun: recorded before the change
+    assert plan_of([], previous=previous)["record_after"]  # none left: the host's settings go back
+    assert not plan_of([])["record_after"]  # none before, none now
     # the same removal without a registry: a VPC given with state absent
     plan = plan_of([SEED_000[0], {"name": "dev-vpc", "state": "absent", "subnets": [{"name": "public"}]}])
     assert plan["remove"] == {"namespaces": ["ns-dev-vpc-public"], "links": ["br-dev-vpc", "v-dev-vpc-afbfd"],
