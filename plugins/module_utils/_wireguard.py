@@ -182,19 +182,24 @@ def _key_line(name, value, redact, before_value):
     return "%s = %s\n" % (name, value)
 
 
+# The wg-quick lines of a state's (or a peer's) plain fields, in this order, each only when set: (name, key, how the
+# value is written).
+INTERFACE_FIELDS = (("ListenPort", "listen_port", str), ("Address", "addresses", ", ".join), ("MTU", "mtu", str))
+PEER_FIELDS = (("Endpoint", "endpoint", str), ("AllowedIPs", "allowed_ips", ", ".join),
+               ("PersistentKeepalive", "persistent_keepalive", str))
+
+
+def _field_lines(values, fields):
+    return "".join("%s = %s\n" % (name, write(values[key])) for name, key, write in fields if values.get(key))
+
+
 def render_config(state, redact=False, before=None):
     """The wg-quick configuration of a state. With redact, keys are replaced by markers that
     say whether they differ from those of before (another state)."""
     before = before or {"private_key": None, "peers": {}}
     text = CONFIG_HEADER + "[Interface]\n"
     text += _key_line("PrivateKey", state.get("private_key"), redact, before.get("private_key"))
-    if state.get("listen_port"):
-        text += "ListenPort = %d\n" % state["listen_port"]
-    if state.get("addresses"):
-        text += "Address = %s\n" % ", ".join(state["addresses"])
-    if state.get("mtu"):
-        text += "MTU = %d\n" % state["mtu"]
-    text += "Table = off\n"
+    text += _field_lines(state, INTERFACE_FIELDS) + "Table = off\n"
     # wg-quick adds the routes and sets forwarding after the addresses: each interface needs nothing of another.
     for route in state.get("routes") or []:
         text += "PostUp = ip route replace %s dev %%i%s\n" % (route["to"], " src %s" % route["src"] if route["src"] else "")
@@ -204,10 +209,5 @@ def render_config(state, redact=False, before=None):
         before_peer = before["peers"].get(public_key) or {}
         text += "\n[Peer]\nPublicKey = %s\n" % public_key
         text += _key_line("PresharedKey", peer.get("preshared_key"), redact, before_peer.get("preshared_key"))
-        if peer.get("endpoint"):
-            text += "Endpoint = %s\n" % peer["endpoint"]
-        if peer.get("allowed_ips"):
-            text += "AllowedIPs = %s\n" % ", ".join(peer["allowed_ips"])
-        if peer.get("persistent_keepalive"):
-            text += "PersistentKeepalive = %d\n" % peer["persistent_keepalive"]
+        text += _field_lines(peer, PEER_FIELDS)
     return text
