@@ -173,7 +173,8 @@ def _vpc_parts(present, settings, remote, known_chains):
 
 def _module_items(plan):
     """What the role hands its modules, one call per family, without the plan's labels: the links (those to remove
-    first) for netns_link; the host's chains, then the namespaces' chains, for netns_iptables."""
+    first) for netns_link; the host's chains, then the namespaces' chains, for netns_iptables; the namespaces'
+    hosts files (VPCs spanning servers) for netns."""
     chain_keys = ("table", "chain", "jump_from", "rules", "state")
     return {
         "links": [{"name": name, "state": "absent"} for name in plan["remove"]["links"]]
@@ -184,6 +185,7 @@ def _module_items(plan):
         "chains": [dict(((key, chain[key]) for key in chain_keys), remove_empty_table=True,
                         remove_empty_builtin_chains=True) for chain in plan["host_chains"]]
         + [dict(((key, chain[key]) for key in chain_keys + ("namespace",))) for chain in plan["namespace_chains"]],
+        "hosts_files": dict((item["namespace"], item["content"]) for item in plan["hosts_files"]),
     }
 
 

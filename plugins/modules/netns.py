@@ -57,6 +57,15 @@ options:
       - With O(state=absent), C(<etc_dir>/NAME) goes with the namespace. Unset leaves those files alone.
     type: path
     version_added: 0.3.0
+  hosts_files:
+    description:
+      - With O(state=present), the content of C(<etc_dir>/NAME/hosts) of some of the namespaces, by name, written
+        whole when it differs (mode C(0644), its directory C(0755) created when missing); in place when a rename
+        cannot replace it (bind-mounted by C(ip netns exec)). The files of namespaces not named here are left alone.
+      - Requires O(etc_dir).
+    type: dict
+    default: {}
+    version_added: 0.3.0
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
@@ -76,6 +85,13 @@ EXAMPLES = r"""
 - name: Create the namespaces of every subnet in one call
   fakevpc.vpc.netns:
     names: [ns-my-vpc-public, ns-my-vpc-private]
+
+- name: Create a namespace with its own hosts file (/etc/hosts inside ip netns exec)
+  fakevpc.vpc.netns:
+    name: ns-my-vpc-app
+    etc_dir: /etc/netns
+    hosts_files:
+      ns-my-vpc-app: "10.10.1.10 db\n"
 
 - name: Delete it, ending whatever still runs inside
   fakevpc.vpc.netns:
@@ -115,6 +131,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
+from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import NetnsState, run_batch
 
@@ -148,7 +165,33 @@ class Namespace(NetnsState):
             self.act_ip("netns", "add", self.name)
         if self.module.params["loopback"] and (not existed or not self.loopback_up()):
             self.act_ip("-n", self.name, "link", "set", "dev", "lo", "up")
-        self.add_diff("ip netns", self.listed(existed), self.listed(True))
+        before, after = self.listed(existed), self.listed(True)
+        content = self.module.params["hosts_files"].get(self.name)
+        if content is not None:
+            path = os.path.join(self.module.params["etc_dir"], self.name, "hosts")
+            live = self.write_hosts_file(path, content)
+            before, after = before + self.file_lines(path, live), after + self.file_lines(path, content)
+        self.add_diff("ip netns", before, after)
+
+    def write_hosts_file(self, path, content):
+        """Write the namespace's hosts file when its content differs; returns the live content (None: no file)."""
+        try:
+            with open(path) as handle:
+                live = handle.read()
+        except FileNotFoundError:
+            live = None
+        if live != content:
+            self.changed = True
+            self.result["commands"].append("write %s" % path)
+            if not self.module.check_mode:
+                make_directories(os.path.dirname(path), 0o755)
+                replace_file(path, content, mode=0o644, module=self.module, unsafe_writes=True)
+        return live
+
+    @staticmethod
+    def file_lines(path, content):
+        """A file's part of the diff: its path, then its lines (nothing when there is no file)."""
+        return "" if content is None else "%s:\n%s" % (path, content)
 
     def absent(self):
         existed = self.result["existed"] = self.exists()
@@ -218,6 +261,23 @@ class Namespace(NetnsState):
         return "%s\n" % self.name if exists else ""
 
 
+def hosts_files_problem(files, listed, state, etc_dir):
+    """What is wrong with the hosts_files option (None when nothing): only namespaces of the task, only to create,
+    text without NUL."""
+    if not files:
+        return None
+    if state != "present":
+        return "only with state=present"
+    if not etc_dir:
+        return "requires etc_dir"
+    for name, content in files.items():
+        if name not in listed:
+            return "%r is not a namespace of this task" % (name,)
+        if not isinstance(content, str) or "\0" in content:
+            return "the file of %s is not text" % name
+    return None
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -228,17 +288,22 @@ def main():
             kill_processes=dict(type="bool", default=False),
             kill_timeout=dict(type="int", default=5),
             etc_dir=dict(type="path"),
+            hosts_files=dict(type="dict", default={}),
         ),
         required_one_of=[("name", "names")],
         mutually_exclusive=[("name", "names")],
         supports_check_mode=True,
     )
     batch = module.params["names"]
+    listed = [module.params["name"]] if batch is None else batch
     for option, name in [("name", module.params["name"])] if batch is None else \
             [("names[%d]" % position, name) for position, name in enumerate(batch)]:
         if not names.is_namespace_name(name):
             module.fail_json(msg="%s: %r is not a namespace name (letters, digits, '_', '.', '-'; at most 128)"
                              % (option, name))
+    problem = hosts_files_problem(module.params["hosts_files"], listed, module.params["state"], module.params["etc_dir"])
+    if problem:
+        module.fail_json(msg="hosts_files: %s" % problem)
     runner = CommandRunner(module)
     if batch is None:
         Namespace(module, runner, module.params["name"]).run_and_exit()

@@ -141,6 +141,9 @@ def test_names_of_every_app_of_the_vpc_and_its_peers_in_each_namespace():
     files = dict((item["namespace"], item["content"].splitlines()) for item in plans["s2"]["hosts_files"])
     assert files["ns-prod-app"][1:] == ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback",
                                         "10.30.3.2 echo.prod.vpcdomain", "10.30.1.2 www.prod.vpcdomain"]
+    assert plans["s2"]["module_items"]["hosts_files"] == dict(
+        (item["namespace"], item["content"]) for item in plans["s2"]["hosts_files"])
+    assert set(plans["s2"]["module_items"]["hosts_files"]) <= set(plans["s2"]["namespaces"])
     _fleet, _mesh, plans = host_plans([PROD, DEV])
     dev_a = dict((item["namespace"], item["content"]) for item in plans["s1"]["hosts_files"])["ns-dev-a"]
     assert "prod" not in dev_a

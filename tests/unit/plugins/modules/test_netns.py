@@ -162,3 +162,38 @@ def test_absent_with_etc_dir_removes_the_namespaces_own_files(run_module, tools,
     result, failed = run_module(netns, {"names": ["web", "db", "gone"], "state": "absent", "etc_dir": str(tmp_path)})
     assert not failed and result["changed"] and list(tmp_path.iterdir()) == []
     assert fake.mutating() == [("ip", "netns", "delete", "web")]  # the check-mode run deleted nothing
+
+
+def test_hosts_files_are_written_when_they_differ_and_only_then(run_module, monkeypatch, tmp_path):
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "hosts").write_text("10.0.1.2 old\n")
+    db_lo = ("ip", "-n", "db", "-j", "link", "show", "dev", "lo")
+    fake = install(monkeypatch, FakeTools({LIST: listing("web", "db"), LO: (0, LO_UP, ""), db_lo: (0, LO_UP, "")},
+                                          reads=(LIST, LO, db_lo)))
+    args = {"names": ["web", "db"], "etc_dir": str(tmp_path), "hosts_files": {"web": "10.0.1.2 app\n", "db": "10.0.2.2 db\n"}}
+    result, failed = run_module(netns, args, check_mode=True, diff=True)
+    assert not failed and result["changed"] and (tmp_path / "web" / "hosts").read_text() == "10.0.1.2 old\n"
+    assert not (tmp_path / "db").exists()
+    assert result["commands"] == ["write %s/web/hosts" % tmp_path, "write %s/db/hosts" % tmp_path]
+    assert result["diff"]["before"] == "web\n%s/web/hosts:\n10.0.1.2 old\ndb\n" % tmp_path
+    assert result["diff"]["after"] == "web\n%s/web/hosts:\n10.0.1.2 app\ndb\n%s/db/hosts:\n10.0.2.2 db\n" % (tmp_path, tmp_path)
+    result, failed = run_module(netns, args)
+    assert not failed and result["changed"] and fake.mutating() == []
+    assert (tmp_path / "web" / "hosts").read_text() == "10.0.1.2 app\n"
+    assert (tmp_path / "db" / "hosts").read_text() == "10.0.2.2 db\n"
+    assert oct((tmp_path / "db").stat().st_mode & 0o777) == "0o755"
+    assert oct((tmp_path / "db" / "hosts").stat().st_mode & 0o777) == "0o644"
+    result, failed = run_module(netns, args)
+    assert not failed and not result["changed"] and result["commands"] == []
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"name": "web", "hosts_files": {"web": "x\n"}}, "hosts_files: requires etc_dir"),
+    ({"name": "web", "etc_dir": "/etc/netns", "hosts_files": {"db": "x\n"}}, "hosts_files: 'db' is not a namespace of this task"),
+    ({"name": "web", "state": "absent", "etc_dir": "/etc/netns", "hosts_files": {"web": "x\n"}}, "hosts_files: only with state=present"),
+    ({"name": "web", "etc_dir": "/etc/netns", "hosts_files": {"web": "x\0"}}, "hosts_files: the file of web is not text"),
+])
+def test_bad_hosts_files_fail_before_any_change(run_module, tools, args, message):
+    fake = tools({})
+    result, failed = run_module(netns, args)
+    assert failed and result["msg"] == message and fake.commands == []
