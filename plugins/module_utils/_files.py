@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The one file writer of the fakevpc.vpc plugins: a file replaced whole, or created only (keys), and directories.
+"""The one file writer of the fakevpc.vpc plugins: a file replaced whole, or created only (keys), and directories;
+and the one reader of the JSON state files the modules keep.
 
 A private module of the fakevpc.vpc collection: its interface may change without notice.
 
@@ -16,6 +17,7 @@ file written in place with unsafe_writes); on the controller (action plugins) th
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
@@ -99,3 +101,15 @@ def make_directories(path, mode):
     for directory in reversed(missing):
         os.mkdir(directory, mode)
         os.chmod(directory, mode)
+
+
+def read_json_object(path):
+    """The JSON object in path ({} for any other JSON value), or None when there is no such file; ValueError when the
+    file is not JSON."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return None
+    content = json.loads(text)
+    return content if isinstance(content, dict) else {}

@@ -15,8 +15,16 @@ description:
     (C(ip -j -4 route show table all)) of the host, or of a named network namespace, in one call.
   - Read-only, so it runs the same in check mode. The C(fakevpc.vpc.netns_vpc) role reads the host with it
     before any change, and refuses a VPC whose CIDR covers one of the host's own networks.
+  - With O(registry), it also reads the registry of what that role built on the host, in the same call.
 requirements:
   - C(ip) (iproute2) on the target.
+options:
+  registry:
+    description:
+      - The path of a JSON file to read along, the registry of the C(fakevpc.vpc.netns_vpc) role (as
+        P(fakevpc.vpc.netns_host_settings#module) keeps it), returned as RV(registry).
+    type: path
+    version_added: 0.3.0
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
   - fakevpc.vpc.namespace
@@ -34,6 +42,11 @@ EXAMPLES = r"""
 - name: Read the host's addresses and routes
   fakevpc.vpc.host_networks:
   register: networks
+
+- name: Read them, and the registry of the namespace VPCs
+  fakevpc.vpc.host_networks:
+    registry: /var/lib/netns_vpc/registry.json
+  register: host
 """
 
 RETURN = r"""
@@ -79,6 +92,11 @@ default_interface:
   description: The interface of the main table's default route, or an empty string.
   returned: always
   type: str
+registry:
+  description: The JSON object in O(registry), empty when there is no such file.
+  returned: with O(registry)
+  type: dict
+  version_added: 0.3.0
 """
 
 import json
@@ -86,6 +104,7 @@ import json
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
+from ansible_collections.fakevpc.vpc.plugins.module_utils._files import read_json_object
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_host import (
     default_route_interface,
     parse_addresses,
@@ -103,12 +122,19 @@ def read_networks(runner, namespace=None):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(namespace=dict(type="str")), supports_check_mode=True)
-    namespace = module.params["namespace"]
+    module = AnsibleModule(argument_spec=dict(namespace=dict(type="str"), registry=dict(type="path")),
+                           supports_check_mode=True)
+    namespace, path = module.params["namespace"], module.params["registry"]
     if namespace is not None and not names.is_namespace_name(namespace):
         module.fail_json(msg="namespace: %r is not a namespace name" % (namespace,))
-    networks = read_networks(CommandRunner(module), namespace)
-    module.exit_json(changed=False, default_interface=default_route_interface(networks), **networks)
+    result = read_networks(CommandRunner(module), namespace)
+    result["default_interface"] = default_route_interface(result)
+    if path is not None:
+        try:
+            result["registry"] = read_json_object(path) or {}
+        except ValueError as error:
+            module.fail_json(msg="registry: %s is not JSON: %s" % (path, error))
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
-from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
+from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, read_json_object, replace_file
 from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
@@ -139,15 +139,9 @@ class HostSettings(State):
     def read_registry(self):
         """The registry as written last time, or None when there is none."""
         try:
-            with open(self.path) as handle:
-                text = handle.read()
-        except FileNotFoundError:
-            return None
-        try:
-            registry = json.loads(text)
+            return read_json_object(self.path)
         except ValueError as error:
             self.module.fail_json(msg="%s is not the registry's JSON: %s" % (self.path, error))
-        return registry if isinstance(registry, dict) else {}
 
     @staticmethod
     def ip_forward():

@@ -55,3 +55,17 @@ def test_reads_a_namespace_by_its_exact_name(run_module, commands):
     assert not failed and commands[0] == ["/usr/sbin/ip", "-n", "ns-a", "-j", "-4", "address", "show"]
     result, failed = run_module(host_networks, {"namespace": "ns-a\n"})
     assert failed and "is not a namespace name" in result["msg"]
+
+
+def test_reads_the_registry_along_in_the_same_call(run_module, commands, tmp_path):
+    registry = tmp_path / "registry.json"
+    result, failed = run_module(host_networks, {"registry": str(registry)})
+    assert not failed and result["registry"] == {} and len(commands) == 2
+    registry.write_text('{"version": 1, "vpcs": ["a"]}')
+    result, failed = run_module(host_networks, {"registry": str(registry)}, check_mode=True)
+    assert not failed and result["changed"] is False and result["registry"] == {"version": 1, "vpcs": ["a"]}
+    registry.write_text("{not json")
+    result, failed = run_module(host_networks, {"registry": str(registry)})
+    assert failed and result["msg"].startswith("registry: %s is not JSON" % registry)
+    result, failed = run_module(host_networks, {})
+    assert not failed and "registry" not in result
