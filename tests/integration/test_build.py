@@ -88,7 +88,7 @@ def test_tarball_is_the_product(planted_build):
     ("playbooks/wg0.yml", f"# [Interface]\n# PrivateKey = {KEY}\n"),
     ("roles/wg_mesh/defaults/keys.yml", f"wg_mesh_private_key: x\nprivate_key: '{KEY}'\n"),
     ("roles/qemu_lab/files/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n"),
-])
+], ids=["bare key", "vaulted file", "inline vault", "wg-quick comment", "key in YAML", "SSH key"])  # never the key
 def test_check_build_refuses_key_material_the_manifest_lets_in(tmp_path, relative, content):
     source = copy_checkout(tmp_path / "src")
     _plant(source, relative, content)
