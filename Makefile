@@ -64,8 +64,10 @@ core-matrix: deps
 unit: deps
 	$(BIN)/python -m pytest -q tests/unit
 
+# One pytest worker per core, each taking whole files (a file's simulated servers are set up once, by one worker);
+# every simulated server is anonymous, so files run side by side. The slowest tests are listed at the end.
 integration: deps
-	$(BIN)/python -m pytest -q tests/integration
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --durations=15 tests/integration
 
 # Benchmarks are not tests: they print a table and keep it, dated, under bench/results/ (see bench/README.md).
 # The lab bench needs `make lab` first and leaves the lab as it found it; the scale bench (simulated servers,
