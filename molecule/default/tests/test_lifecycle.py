@@ -46,9 +46,10 @@ def test_no_packet_lost_between_the_servers_a_change_does_not_involve(phase):
     lost = {repr(probe): probe.when_lost() for probe in judged if probe.lost}
     assert not lost, (
         "lost requests during %s, icmp_seq: unix time sent (about; the record, with each server's WireGuard "
-        "states and drop counters and the controller's UDP counters, is in %s): %s"
+        "states and drop counters and the controller's UDP counters, is in %s; each server's capture of the "
+        "probes' first seconds and WireGuard's log, in its %s-capture/): %s"
     ) % (
-        phase, RECORD, lost)
+        phase, RECORD, phase, lost)
     # Answered up to its last second: nothing lost hides in the tail left out above.
     unanswered_tail = {repr(probe): probe.sent - max(probe.replies, default=0) for probe in judged}
     assert all(count <= 10 for count in unanswered_tail.values()), unanswered_tail
