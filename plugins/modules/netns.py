@@ -62,7 +62,7 @@ options:
       - With O(state=present), the content of C(<etc_dir>/NAME/hosts) of some of the namespaces, by name, written
         whole when it differs (mode C(0644), its directory C(0755) created when missing); in place when a rename
         cannot replace it (bind-mounted by C(ip netns exec)). The files of namespaces not named here are left alone.
-      - Requires O(etc_dir).
+      - Requires O(etc_dir). A content with a control character other than newline and tab is refused.
     type: dict
     default: {}
     version_added: 0.3.0
@@ -134,6 +134,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._command import Comman
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import NetnsState, run_batch
+from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import control_characters
 
 
 class Namespace(NetnsState):
@@ -263,7 +264,7 @@ class Namespace(NetnsState):
 
 def hosts_files_problem(files, listed, state, etc_dir):
     """What is wrong with the hosts_files option (None when nothing): only namespaces of the task, only to create,
-    text without NUL."""
+    text with no control character but newlines and tabs."""
     if not files:
         return None
     if state != "present":
@@ -273,8 +274,11 @@ def hosts_files_problem(files, listed, state, etc_dir):
     for name, content in files.items():
         if name not in listed:
             return "%r is not a namespace of this task" % (name,)
-        if not isinstance(content, str) or "\0" in content:
+        if not isinstance(content, str):
             return "the file of %s is not text" % name
+        bad = control_characters(content.replace("\n", "").replace("\t", ""))
+        if bad:
+            return "the file of %s holds control characters %s" % (name, ", ".join(bad))
     return None
 
 

@@ -191,7 +191,11 @@ def test_hosts_files_are_written_when_they_differ_and_only_then(run_module, monk
     ({"name": "web", "hosts_files": {"web": "x\n"}}, "hosts_files: requires etc_dir"),
     ({"name": "web", "etc_dir": "/etc/netns", "hosts_files": {"db": "x\n"}}, "hosts_files: 'db' is not a namespace of this task"),
     ({"name": "web", "state": "absent", "etc_dir": "/etc/netns", "hosts_files": {"web": "x\n"}}, "hosts_files: only with state=present"),
-    ({"name": "web", "etc_dir": "/etc/netns", "hosts_files": {"web": "x\0"}}, "hosts_files: the file of web is not text"),
+    ({"name": "web", "etc_dir": "/etc/netns", "hosts_files": {"web": "x\0"}},
+     "hosts_files: the file of web holds control characters '\\x00'"),
+    ({"name": "web", "etc_dir": "/etc/netns", "hosts_files": {"web": "10.0.1.2 db\r\n10.0.1.3\x1b[2J\n"}},
+     "hosts_files: the file of web holds control characters '\\r', '\\x1b'"),
+    ({"name": "web", "etc_dir": "/etc/netns", "hosts_files": {"web": ["x"]}}, "hosts_files: the file of web is not text"),
 ])
 def test_bad_hosts_files_fail_before_any_change(run_module, tools, args, message):
     fake = tools({})
