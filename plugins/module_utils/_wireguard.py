@@ -136,11 +136,16 @@ def peer_update(live, wanted, endpoint_is_current):
         args += ["endpoint", wanted["endpoint"]]
     if (wanted["persistent_keepalive"] or None) != live["persistent_keepalive"]:
         args += ["persistent-keepalive", wanted["persistent_keepalive"] or "off"]
-    if existing and any(network in wanted["allowed_ips"] for network in live["allowed_ips"]):
+    if existing and keeps_allowed_ips(live, wanted):
         added = [network for network in wanted["allowed_ips"] if network not in live["allowed_ips"]]
     elif wanted["allowed_ips"] != live["allowed_ips"]:
         args += ["allowed-ips", ",".join(wanted["allowed_ips"])]
     return args, data, added
+
+
+def keeps_allowed_ips(live, wanted):
+    """True when a live peer keeps at least one of its allowed IPs: its list then changes in place, never replaced."""
+    return any(network in wanted["allowed_ips"] for network in live["allowed_ips"])
 
 
 def allowed_ips_to_drop(live, wanted):
@@ -148,7 +153,7 @@ def allowed_ips_to_drop(live, wanted):
     throwaway peer, then removing that peer: an allowed IP belongs to one peer of an interface, so it moves
     without the peer's other ones ever leaving (`allowed-ips` would empty its list for a moment, and a packet to
     an address it carries all along would be dropped); what goes to the throwaway peer goes nowhere."""
-    if live is None or not any(network in wanted["allowed_ips"] for network in live["allowed_ips"]):
+    if live is None or not keeps_allowed_ips(live, wanted):
         return []
     return [network for network in live["allowed_ips"] if network not in wanted["allowed_ips"]]
 

@@ -16,7 +16,7 @@ description:
     interfaces whose name matches O(prune_pattern) and that are not listed.
   - A peer is added, updated or removed with C(wg set), so the sessions of the other peers are never
     interrupted; an interface is never restarted to change a peer, a key, a port or an address.
-  - A live peer that only gains allowed IPs gets them in place, through kernel WireGuard's netlink or
+  - A live peer that keeps some of its allowed IPs gets the new ones in place, through kernel WireGuard's netlink or
     C(wireguard-go)'s control socket, so traffic to the addresses it already carried is never dropped
     (C(wg set ... allowed-ips) replaces the whole list, and the peer carries nothing while it is swapped).
     Allowed IPs that a live peer loses while it keeps others are given to a throwaway peer, which is then
