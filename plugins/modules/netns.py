@@ -19,6 +19,9 @@ description:
   - A namespace in which processes still run is not deleted, since the namespace would live on with them,
     and so would its interfaces. The module fails and lists their PIDs, unless O(kill_processes) is set.
     Processes are found by the namespace they are in (C(ip netns pids)), never by their name.
+  - The kernel tears a deleted namespace down after C(ip netns delete) returns, and with it the host's ends of its
+    veth pairs. The module returns once those ends are gone (at most 30 seconds), so that what comes next (the
+    same veth made again, a listing of the host's links) never finds them.
 requirements:
   - C(ip) (iproute2) on the target.
 options:
@@ -148,9 +151,29 @@ class Namespace(NetnsState):
         self.act("ip", *args)
 
     def exists(self):
+        """Whether the namespace is listed; its id on the host (None when it has none) is kept in self.nsid."""
         _rc, stdout, _stderr = self.run("ip", "-j", "netns", "list")
         listing = json.loads(stdout) if stdout.strip() else []
-        return any(entry.get("name") == self.name for entry in listing)
+        entry = next((entry for entry in listing if entry.get("name") == self.name), None)
+        self.nsid = None if entry is None else entry.get("id")
+        return entry is not None
+
+    def host_links(self):
+        """The host's links: {(ifindex, name): the id of the namespace of their other end (a veth pair's), or None}."""
+        _rc, stdout, _stderr = self.run("ip", "-j", "link", "show")
+        links = json.loads(stdout) if stdout.strip() else []
+        return dict(((link["ifindex"], link["ifname"]), link.get("link_netnsid")) for link in links)
+
+    def wait_until_torn_down(self, attached):
+        """Wait until the kernel has torn the deleted namespace down: none of the links attached to it is left."""
+        deadline = time.monotonic() + 30
+        left = attached & set(self.host_links())
+        while left:
+            if time.monotonic() > deadline:
+                self.module.fail_json(msg="namespace %s was deleted, but after 30 s its links %s are still on the host"
+                                      % (self.name, ", ".join(sorted(name for _index, name in left))))
+            time.sleep(0.05)
+            left &= set(self.host_links())
 
     def loopback_up(self):
         _rc, stdout, _stderr = self.run("ip", "-n", self.name, "-j", "link", "show", "dev", "lo")
@@ -208,7 +231,11 @@ class Namespace(NetnsState):
                 self.result["commands"].append("kill %s" % " ".join(str(pid) for pid in pids))
                 if not self.module.check_mode:
                     self.end_processes(pids)
+            attached = set() if self.nsid is None else \
+                set(link for link, nsid in self.host_links().items() if nsid == self.nsid)
             self.act_ip("netns", "delete", self.name)
+            if attached and not self.module.check_mode:
+                self.wait_until_torn_down(attached)
         self.remove_files()
         self.add_diff("ip netns", self.listed(existed), self.listed(False))
 

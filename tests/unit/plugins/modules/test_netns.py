@@ -15,13 +15,14 @@ from fake_tools import FakeTools, install
 LIST = ("ip", "-j", "netns", "list")
 LO = ("ip", "-n", "web", "-j", "link", "show", "dev", "lo")
 PIDS = ("ip", "netns", "pids", "web")
+LINKS = ("ip", "-j", "link", "show")
 LO_UP = json.dumps([{"ifname": "lo", "flags": ["LOOPBACK", "UP", "LOWER_UP"]}])
 LO_DOWN = json.dumps([{"ifname": "lo", "flags": ["LOOPBACK"]}])
 
 
 @pytest.fixture
 def tools(monkeypatch):
-    return lambda answers: install(monkeypatch, FakeTools(answers, reads=(LIST, LO, PIDS)))
+    return lambda answers: install(monkeypatch, FakeTools(answers, reads=(LIST, LO, PIDS, LINKS)))
 
 
 def listing(*names):
@@ -78,6 +79,32 @@ def test_absent_deletes_an_idle_namespace(run_module, tools):
     assert not failed and result["changed"]
     assert fake.mutating() == [("ip", "netns", "delete", "web")]
     assert result["diff"]["before"] == "web\n" and result["diff"]["after"] == ""
+
+
+def links(*attached):
+    """ip -j link show: lo, eth0, and links whose other end is in the namespace of id 3 (name, ifindex)."""
+    found = [{"ifindex": 1, "ifname": "lo"}, {"ifindex": 2, "ifname": "eth0"}, {"ifindex": 7, "ifname": "v-x", "link_netnsid": 5}]
+    return (0, json.dumps(found + [{"ifindex": index, "ifname": name, "link_netnsid": 3} for name, index in attached]), "")
+
+
+def test_absent_returns_once_the_host_ends_of_the_namespaces_veth_pairs_are_gone(run_module, tools, monkeypatch):
+    monkeypatch.setattr(netns.time, "sleep", lambda seconds: None)
+    torn_down = links()
+    fake = tools({LIST: (0, json.dumps([{"name": "web", "id": 3}]), ""), PIDS: (0, "", ""),
+                  LINKS: [links(("v-web", 8), ("v-web2", 9)), links(("v-web", 8), ("v-web2", 9)), links(("v-web2", 9)), torn_down]})
+    result, failed = run_module(netns, {"name": "web", "state": "absent"})
+    assert not failed and result["changed"]
+    assert fake.commands == [LIST, PIDS, LINKS, ("ip", "netns", "delete", "web"), LINKS, LINKS, LINKS]
+
+
+def test_absent_fails_naming_the_links_the_kernel_left_after_30_seconds(run_module, tools, monkeypatch):
+    clock = iter(range(0, 100, 10))
+    monkeypatch.setattr(netns.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(netns.time, "monotonic", lambda: next(clock))
+    fake = tools({LIST: (0, json.dumps([{"name": "web", "id": 3}]), ""), PIDS: (0, "", ""), LINKS: links(("v-web", 8))})
+    result, failed = run_module(netns, {"name": "web", "state": "absent"})
+    assert failed and result["msg"] == "namespace web was deleted, but after 30 s its links v-web are still on the host"
+    assert fake.mutating() == [("ip", "netns", "delete", "web")]
 
 
 def test_absent_does_nothing_when_only_a_longer_name_exists(run_module, tools):
