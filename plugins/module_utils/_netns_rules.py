@@ -10,8 +10,8 @@ A private module of the fakevpc.vpc collection: its interface may change without
 Every rule we add carries a comment ``fakevpc:<hash>`` where the hash covers the rule's
 arguments. ``iptables -S`` prints rules in its own normal form (``-d 10.0.0.2`` becomes
 ``-d 10.0.0.2/32``, ``-p tcp --dport 80`` gains ``-m tcp``), so live rules are recognised
-by their tag, in order, and then confirmed one by one with ``iptables -C`` (iptables
-compares them itself). A chain that differs in any way is rewritten whole, in one
+by their tag, in order, and then confirmed with ``-C`` lines, all in one
+``iptables-restore`` (iptables compares them itself). A chain that differs in any way is rewritten whole, in one
 ``iptables-restore --noflush`` transaction, so its order is exactly the wanted order and
 no packet ever sees a half-written chain.
 """
@@ -146,6 +146,12 @@ def render_chain(table, chain, rules, add_jumps=(), delete_jumps=(), delete_chai
         lines += ["-D %s -j %s" % (source, chain) for source in delete_jumps]
         lines += ["-I %s 1 -j %s" % (source, chain) for source in add_jumps]
     lines.append("COMMIT")
+    return "\n".join(lines) + "\n"
+
+
+def render_checks(table, chain, rules):
+    """An iptables-restore batch that asks, with -C, whether each rule (tagged) is in chain; it changes nothing."""
+    lines = ["*%s" % table] + [restore_line("-C", chain, tagged(tokens)) for tokens in rules] + ["COMMIT"]
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,9 @@ description:
     jumps C(-j CHAIN) that lead to it from built-in chains. Rules of other chains are never touched, so
     removing the chain removes exactly what this module added.
   - Every rule gets a comment C(fakevpc:<hash of its arguments>). Live rules are recognised by that tag, in
-    order, then each is confirmed with C(iptables -C), so a rerun adds nothing twice.
+    order, then confirmed together with C(iptables -C) lines in one C(iptables-restore --noflush) (which checks and
+    changes nothing), so a rerun adds nothing twice.
+  - A call reads each namespace's backend once, and each table once (again after it changed it).
   - A chain that differs in any way is rewritten whole in one C(iptables-restore --noflush) transaction
     (atomic for the table); a missing jump is inserted at position 1 of its built-in chain.
   - With O(namespace), every command runs inside that network namespace (C(ip netns exec)). A namespace that
@@ -201,33 +203,66 @@ CHAIN_OPTIONS = dict(
 )
 
 
+class LiveTables:
+    """What one call reads of iptables, read once: the backend of each namespace (None where the namespace does not
+    exist), and each table of each namespace until something changes it."""
+
+    def __init__(self, module, runner):
+        self.module = module
+        self.runner = runner
+        self.iptables = rules_lib.IPTABLES_TOOLS[module.params["backend"]][0]
+        self.backends = {}
+        self.tables = {}
+
+    def backend(self, netns):
+        """nft or legacy; None when the namespace does not exist."""
+        if netns not in self.backends:
+            rc, stdout, stderr = self.runner.run(self.iptables, "--version", netns=netns, check_rc=False)
+            if rc != 0 and netns and MISSING_NAMESPACE in stderr:
+                self.backends[netns] = None
+            elif rc != 0:
+                self.module.fail_json(msg="%s --version failed: %s" % (self.iptables, (stderr or stdout).strip()),
+                                      rc=rc, stdout=stdout, stderr=stderr)
+            else:
+                self.backends[netns] = "legacy" if "legacy" in stdout else "nft"
+        return self.backends[netns]
+
+    def table(self, netns, table):
+        """The table as rules_lib.parse_table reads it."""
+        if (netns, table) not in self.tables:
+            _rc, stdout, _stderr = self.runner.run(self.iptables, "-w", "-t", table, "-S", netns=netns)
+            self.tables[netns, table] = rules_lib.parse_table(stdout)
+        return self.tables[netns, table]
+
+    def changed(self, netns, table):
+        """The table was just changed: read it again when next asked."""
+        self.tables.pop((netns, table), None)
+
+
 class OwnChain(NetnsState):
     """One chain of ours: read the table, compare, rewrite the chain when it differs."""
 
-    def __init__(self, module, runner, params):
+    def __init__(self, module, runner, live, params):
         super().__init__(module, runner, {"rules": [], "batch": "", "table_removed": False, "chains_removed": [],
                                           "backend": None}, params)
+        self.live = live
         self.chain = params["chain"]
         self.table = params["table"]
         self.netns = params["namespace"]
         self.remove_empty_table = params["remove_empty_table"] and self.table not in module.params["keep_tables"]
-        self.iptables, self.restore = rules_lib.IPTABLES_TOOLS[module.params["backend"]]
+        self.restore = rules_lib.IPTABLES_TOOLS[module.params["backend"]][1]
         self.diff_subject = "%s table %s chain %s" % (
             "namespace %s" % self.netns if self.netns else "host", self.table, self.chain)
 
     def run(self, tool, *args, **kwargs):
         return self.runner.run(tool, *args, netns=self.netns, **kwargs)
 
+    def act_on_table(self, tool, *args, **kwargs):
+        """Change the table (unless in check mode); what the call read of it is then stale."""
+        self.act(tool, *args, netns=self.netns, **kwargs)
+        self.live.changed(self.netns, self.table)
+
     # -- reading ------------------------------------------------------------------------------
-    def backend_kind(self):
-        """nft or legacy; None when the namespace does not exist."""
-        rc, stdout, stderr = self.run(self.iptables, "--version", check_rc=False)
-        if rc != 0 and self.netns and MISSING_NAMESPACE in stderr:
-            return None
-        if rc != 0:
-            self.module.fail_json(msg="%s --version failed: %s" % (self.iptables, (stderr or stdout).strip()),
-                                  rc=rc, stdout=stdout, stderr=stderr)
-        return "legacy" if "legacy" in stdout else "nft"
 
     def namespace_missing(self):
         """The namespace is not there: nothing to remove; to add, only check mode can go on (it would be created)."""
@@ -243,12 +278,14 @@ class OwnChain(NetnsState):
         self.add_diff(self.diff_subject, "", self.describe_wanted(wanted))
 
     def read_table(self):
-        _rc, stdout, _stderr = self.run(self.iptables, "-w", "-t", self.table, "-S")
-        return rules_lib.parse_table(stdout)
+        return self.live.table(self.netns, self.table)
 
-    def confirmed(self, tokens):
-        rc, _stdout, _stderr = self.run(self.iptables, "-w", "-t", self.table, "-C", self.chain,
-                                        *rules_lib.tagged(tokens), check_rc=False)
+    def confirmed(self, wanted):
+        """Whether iptables finds every wanted rule in the chain, all asked in one iptables-restore: -C lines change
+        nothing; the legacy backend evaluates them only with --test, the nft backend only without it."""
+        test = ["--test"] if self.result["backend"] == "legacy" else []
+        rc, _stdout, _stderr = self.run(self.restore, "-w", "--noflush", *test,
+                                        data=rules_lib.render_checks(self.table, self.chain, wanted), check_rc=False)
         return rc == 0
 
     def wanted_rules(self):
@@ -277,11 +314,11 @@ class OwnChain(NetnsState):
     # -- acting -------------------------------------------------------------------------------
     def apply(self, batch):
         self.result["batch"] = batch
-        self.act(self.restore, "-w", "--noflush", data=batch, netns=self.netns)
+        self.act_on_table(self.restore, "-w", "--noflush", data=batch)
 
     def ready(self):
         """Whether the namespace (or the host) is there to work in; when not, namespace_missing() has reported."""
-        self.result["backend"] = self.backend_kind()
+        self.result["backend"] = self.live.backend(self.netns)
         if self.result["backend"] is None:
             self.namespace_missing()
             return False
@@ -306,7 +343,7 @@ class OwnChain(NetnsState):
         add_jumps, delete_jumps = self.jump_changes(table, self.params["jump_from"])
         live_tags = [rules_lib.tag_of(tokens) for tokens in live]
         wanted_tags = [rules_lib.rule_tag(tokens) for tokens in wanted]
-        rules_current = exists and live_tags == wanted_tags and all(self.confirmed(tokens) for tokens in wanted)
+        rules_current = exists and live_tags == wanted_tags and (not wanted or self.confirmed(wanted))
         self.result["rules"] = [rules_lib.display_rule(self.chain, tokens) for tokens in wanted]
         if not rules_current:
             self.apply(rules_lib.render_chain(self.table, self.chain, wanted, add_jumps, delete_jumps))
@@ -357,11 +394,11 @@ class OwnChain(NetnsState):
         if bare and ((self.params["remove_empty_builtin_chains"] and not chains_left)
                      or (self.remove_empty_table and not self.left_after_removal(table))):
             self.result["table_removed"] = True
-            self.act("nft", "delete", "table", "ip", self.table, netns=self.netns)
+            self.act_on_table("nft", "delete", "table", "ip", self.table)
             return
         for name in empty_builtins:
             self.result["chains_removed"].append(name)
-            self.act("nft", "delete", "chain", "ip", self.table, name, netns=self.netns)
+            self.act_on_table("nft", "delete", "chain", "ip", self.table, name)
 
     @staticmethod
     def nft_objects(listing):
@@ -454,7 +491,8 @@ def main():
         supports_check_mode=True,
     )
     runner = CommandRunner(module)
-    run_one_or_batch(module, "chains", CHAIN_OPTIONS, "chain", chain_problem, lambda params: OwnChain(module, runner, params))
+    live = LiveTables(module, runner)
+    run_one_or_batch(module, "chains", CHAIN_OPTIONS, "chain", chain_problem, lambda params: OwnChain(module, runner, live, params))
 
 
 if __name__ == "__main__":

@@ -7,10 +7,19 @@ netns: a name is matched exactly (web is not web2), check mode reports a change 
 netns_link: a bridge with an address, a veth pair with one end put into a namespace, its address and
 default route, applied twice and in check mode. netns_iptables: a chain of our own in that namespace,
 checked with -C on a rerun, a jump duplicated by hand put right, and the chain's removal. Then every
-thing is removed and the host is exactly as before.
+thing is removed and the host is exactly as before, the veth pair gone by the time the namespace's removal returns. With each backend (nft and legacy), the one
+iptables-restore of -C lines that confirms a rerun: a rule changed by hand under its own tag is found and
+put back.
+netns alone, run as a plain program: the host's end of a veth pair is gone the moment the namespace's removal
+returns, even when something held the namespace open (the kernel tears it down once nothing holds it, after ip
+netns delete has returned).
 """
 
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -178,9 +187,17 @@ REMOVAL = """
     state: absent
   register: web2_removed
 
-- name: Check that removal changes something the first time only
+- name: Read the host's links right after
+  ansible.builtin.command: ip -br link
+  register: links_left
+  changed_when: false
+
+# The kernel tears web2 down after ip netns delete returns; the module waits for the end of the veth pair it held.
+- name: Check that removal changes something the first time only, and that the veth pair went with web2
   ansible.builtin.assert:
-    that: "[chain_removed, bridge_removed, web2_removed] | map(attribute='changed') | unique == [step.changes]"
+    that:
+      - "[chain_removed, bridge_removed, web2_removed] | map(attribute='changed') | unique == [step.changes]"
+      - links_left.stdout is not search('v-t')
 """
 
 
@@ -197,4 +214,116 @@ def test_the_modules_on_real_namespaces_links_and_iptables(make_simnet):
     run = run_playbook(playbook_dir / "modules.yml", sim.inventory(net, host, {}), verbose=0)
     assert run.rc == 0, run.describe()
     assert run.recap[host.name]["failed"] == 0
+    assert sim.exact_state(host) == before
+
+
+CONFIRMATION = """
+- name: The rerun's confirmation of a chain, with one backend
+  hosts: netns_vpc
+  gather_facts: false
+  vars:
+    iptables: "ip netns exec tagged iptables-{{ backend }}"
+    chain_args: &chain
+      namespace: tagged
+      chain: T-INPUT
+      jump_from: [INPUT]
+      backend: "{{ backend }}"
+      rules:
+        - -p tcp -m tcp --dport 9 -j REJECT --reject-with tcp-reset
+        - -s 10.99.0.1 -p icmp -j ACCEPT
+  tasks:
+    - name: Create the namespace
+      fakevpc.vpc.netns:
+        name: tagged
+
+    - name: Add the chain, then rerun
+      fakevpc.vpc.netns_iptables: *chain
+      loop: [add, rerun]
+      register: added
+
+    - name: Read the chain as added
+      ansible.builtin.command: "{{ iptables }} -S T-INPUT"
+      register: as_added
+      changed_when: false
+
+    # The second rule, its source changed, under the tag of the rule as given: only iptables -C tells them apart.
+    - name: Change the second rule by hand, keeping its tag
+      ansible.builtin.shell: >-
+        {{ iptables }} -S T-INPUT 2 | sed 's/^-A T-INPUT /-R T-INPUT 2 /; s#10.99.0.1/32#10.99.0.3/32#'
+        | xargs {{ iptables }}
+      changed_when: true
+
+    - name: Read the chain changed by hand
+      ansible.builtin.command: "{{ iptables }} -S T-INPUT"
+      register: by_hand
+      changed_when: false
+
+    - name: Keep the chain, then rerun
+      fakevpc.vpc.netns_iptables: *chain
+      loop: [repair, rerun]
+      register: repaired
+
+    - name: Read the chain put back
+      ansible.builtin.command: "{{ iptables }} -S T-INPUT"
+      register: put_back
+      changed_when: false
+
+    - name: Check that the rule changed by hand was found and put back, and the reruns changed nothing
+      ansible.builtin.assert:
+        that:
+          - added.results | map(attribute='changed') | list == [true, false]
+          - added.results[0].backend == backend
+          - by_hand.stdout != as_added.stdout and '10.99.0.3/32' in by_hand.stdout
+          - repaired.results | map(attribute='changed') | list == [true, false]
+          - put_back.stdout == as_added.stdout
+
+    - name: Remove the chain
+      fakevpc.vpc.netns_iptables:
+        namespace: tagged
+        chain: T-INPUT
+        state: absent
+        backend: "{{ backend }}"
+
+    - name: Remove the namespace
+      fakevpc.vpc.netns:
+        name: tagged
+        state: absent
+"""
+
+
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_a_rerun_confirms_the_rules_with_each_backend_and_finds_one_changed_under_its_tag(make_simnet, backend):
+    net = make_simnet(1, prefix="nc", underlay=sim.UNDERLAY)
+    host = net.servers[0]
+    host.run(["sh", "-c", "mkdir -p /run/netns && mount -t tmpfs -o mode=0755 netns-module-test /run/netns"])
+    before = sim.exact_state(host)
+    playbook = net.workdir / "confirmation.yml"
+    playbook.write_text(CONFIRMATION)
+    run = run_playbook(playbook, sim.inventory(net, host, {"backend": backend}), verbose=0)
+    assert run.rc == 0, run.describe()
+    assert run.recap[host.name]["failed"] == 0
+    assert sim.exact_state(host) == before
+
+
+COLLECTIONS = Path(__file__).resolve().parents[2] / "collections"
+
+
+def test_the_host_end_of_a_veth_pair_is_gone_when_the_namespace_removal_returns(make_simnet):
+    net = make_simnet(1, prefix="nt", underlay=sim.UNDERLAY)
+    host = net.servers[0]
+    host.run(["sh", "-c", "mkdir -p /run/netns && mount -t tmpfs -o mode=0755 netns-module-test /run/netns"])
+    before = sim.exact_state(host)
+    args = net.workdir / "absent.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"name": "torn", "state": "absent"}}))
+    # the module with the Python that runs the tests (Ansible's), outside Ansible
+    remove = "PYTHONPATH=%s %s -m ansible_collections.fakevpc.vpc.plugins.modules.netns %s" % (COLLECTIONS, sys.executable, args)
+    # A process outside the namespace holds it open for 2 s (as a slow `ip netns exec` or a monitoring agent could):
+    # the kernel tears it down, and the veth pair with it, only then. The links are listed right after the module's
+    # exit, in the same shell: no Ansible task in between to hide a late end.
+    host.run("ip netns add torn && ip link add v-torn type veth peer name eth0 netns torn")
+    holder = host.popen(["sh", "-c", "exec 3</run/netns/torn; sleep 2"])
+    removed = host.run("sleep 0.5 && %s && ip -br link" % remove)
+    assert holder.wait(timeout=10) == 0
+    result, links = removed.stdout.strip().split("\n", 1)
+    assert json.loads(result)["changed"] and "v-torn" not in links
     assert sim.exact_state(host) == before

@@ -28,14 +28,24 @@ LIVE = (
 ) % tuple(TAGS)
 
 
-def check_command(rule):
-    return ("iptables", "-w", "-t", "nat", "-C", "NVPC-POST") + tuple(rule.split()) + ("-m", "comment", "--comment", rule_tag(rule.split()))
+RESTORE = ("iptables-restore", "-w", "--noflush")
+# The one iptables-restore that confirms both rules of LIVE (nft: evaluated without --test).
+CHECKS = "*nat\n%sCOMMIT\n" % "".join(
+    "-C NVPC-POST %s -m comment --comment %s\n" % (rule, tag) for rule, tag in zip(RULES, TAGS))
+
+
+def is_check(batch):
+    return all(line.startswith("-C ") for line in batch.splitlines()[1:-1])
 
 
 class IptablesTools(FakeTools):
     def batches(self):
-        """The iptables-restore batches, in order."""
-        return [data for command, data in self.calls if "--noflush" in command]
+        """The iptables-restore batches that change something, in order."""
+        return [data for command, data in self.calls if "--noflush" in command and not is_check(data)]
+
+    def checks(self):
+        """The iptables-restore batches of -C lines, in order."""
+        return [data for command, data in self.calls if "--noflush" in command and is_check(data)]
 
 
 @pytest.fixture
@@ -69,20 +79,28 @@ def test_creates_the_chain_its_rules_and_the_jump_in_one_transaction(run_module,
     assert result["diff"]["after"].splitlines()[-1] == "-A POSTROUTING -j NVPC-POST"
 
 
-def test_an_up_to_date_chain_is_confirmed_rule_by_rule_with_check_and_left_alone(run_module, tools):
+def test_an_up_to_date_chain_is_confirmed_with_check_lines_in_one_restore_and_left_alone(run_module, tools):
     fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE, "")})
     result, failed = run_module(netns_iptables, post_args(), diff=True)
     assert not failed and not result["changed"] and result["batch"] == ""
-    assert fake.commands == [VERSION, SAVE_NAT, check_command(RULES[0]), check_command(RULES[1])]
+    assert fake.commands == [VERSION, SAVE_NAT, RESTORE] and fake.checks() == [CHECKS]
     assert result["diff"]["before"] == result["diff"]["after"]
 
 
 def test_a_rule_that_fails_the_check_gets_the_chain_rewritten(run_module, tools):
-    fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE, ""), check_command(RULES[1]): (1, "", "Bad rule")})
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE, ""), RESTORE: [(1, "", "iptables-restore: line 3 failed"), (0, "", "")]})
     result, failed = run_module(netns_iptables, post_args())
-    assert not failed and result["changed"]
+    assert not failed and result["changed"] and fake.checks() == [CHECKS]
     assert fake.batches()[0].startswith("*nat\n:NVPC-POST - [0:0]\n-F NVPC-POST\n")
     assert "-I POSTROUTING" not in fake.batches()[0]
+
+
+def test_the_legacy_backend_confirms_with_test_which_commits_nothing(run_module, tools):
+    fake = tools({("iptables-legacy", "--version"): (0, "iptables v1.8.9 (legacy)\n", ""),
+                  ("iptables-legacy", "-w", "-t", "nat", "-S"): (0, NAT_EMPTY + LIVE, "")})
+    result, failed = run_module(netns_iptables, post_args(backend="legacy"))
+    assert not failed and not result["changed"]
+    assert fake.calls[-1] == (("iptables-legacy-restore", "-w", "--noflush", "--test"), CHECKS)
 
 
 def test_a_new_order_rewrites_the_chain_in_the_new_order(run_module, tools):
@@ -91,7 +109,7 @@ def test_a_new_order_rewrites_the_chain_in_the_new_order(run_module, tools):
     assert not failed and result["changed"]
     lines = fake.batches()[0].splitlines()
     assert lines[3].endswith(TAGS[1]) and lines[4].endswith(TAGS[0])
-    assert not any(c[4] == "-C" for c in fake.commands if len(c) > 4)
+    assert fake.checks() == []
 
 
 def test_a_rule_added_by_hand_to_our_chain_is_removed(run_module, tools):
@@ -311,6 +329,18 @@ def test_chains_keeps_the_host_chain_and_a_namespace_chain_in_one_call(run_modul
     assert fake.batches() == [result["chains"][1]["batch"]]
     assert ("ip", "netns", "exec", "ns-a", "iptables-restore", "-w", "--noflush") in fake.commands
     assert result["diff"]["after"].count("-N ") == 2 and "commands" not in result
+
+
+def test_chains_read_each_backend_and_table_once_and_a_changed_table_again(run_module, tools):
+    save_filter = ("iptables", "-w", "-t", "filter", "-S")
+    fake = tools({SAVE_NAT: (0, NAT_EMPTY + LIVE, ""), save_filter: (0, "-P FORWARD ACCEPT\n", "")})
+    other = {"table": "nat", "chain": "NVPC-PRE", "jump_from": ["PREROUTING"], "rules": ["-j RETURN"]}
+    forward = {"chain": "NVPC-FWD", "jump_from": ["FORWARD"], "rules": ["-j ACCEPT"]}
+    result, failed = run_module(netns_iptables, {"chains": [post_args(), other, forward, dict(forward, chain="NVPC-FWD2")]})
+    assert not failed and result["changed"]
+    # nat read once for the first two (the first changed nothing), filter again after the third changed it
+    assert [c for c in fake.commands if c != RESTORE] == [VERSION, SAVE_NAT, save_filter, save_filter]
+    assert len(fake.batches()) == 3 and fake.checks() == [CHECKS]
 
 
 def test_keep_tables_keeps_a_table_that_existed_before(run_module, tools):
