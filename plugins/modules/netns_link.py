@@ -11,9 +11,9 @@ module: netns_link
 short_description: Manage network links (bridges, veth pairs, dummies) on the host or in network namespaces
 version_added: 0.1.0
 description:
-  - Reads the live link (C(ip -j -d link), C(ip -j address), C(ip -j route)), compares it with the wanted one
-    and changes only what differs - its existence, master bridge, MTU, addresses, up/down state, IPv4 routes
-    through it and its C(rp_filter) setting.
+  - Reads the live link (C(ip -j -d address), C(ip -j route)), compares it with the wanted one and changes only
+    what differs - its existence, master bridge, MTU, addresses, up/down state, IPv4 routes through it and its
+    C(rp_filter) setting. A call reads the links and the routes of each namespace once (again after a change).
   - A veth pair is created from one end, with the other end (O(peer)) put straight into its namespace; a task
     for the other end then manages that end's addresses and routes (without O(peer)).
   - With O(namespace), the link is looked for, and changed, inside that named network namespace (C(ip -n)).
@@ -237,9 +237,50 @@ def route_text(route):
     return " ".join(words + metric)
 
 
+class LiveLinks:
+    """What one call reads of the links and routes of the host and of each namespace, read once until something
+    changes (a change to one link can change another's: a veth pair's other end, a bridge's ports)."""
+
+    def __init__(self, module, runner):
+        self.module = module
+        self.runner = runner
+        self.read = {}
+
+    def run_ip(self, netns, *args):
+        return self.runner.run("ip", *((["-n", netns] if netns else []) + list(args)), check_rc=False)
+
+    def links(self, netns):
+        """{name: the `ip -j -d address` entry} of the namespace's links (the host's with netns None); None when the
+        namespace does not exist."""
+        if ("links", netns) not in self.read:
+            rc, stdout, stderr = self.run_ip(netns, "-j", "-d", "address", "show")
+            if rc != 0 and MISSING_NAMESPACE in stderr:
+                self.read["links", netns] = None
+            elif rc != 0:
+                self.module.fail_json(msg="cannot read the links of %s: %s" % (
+                    "namespace %s" % netns if netns else "the host", stderr.strip()), rc=rc, stderr=stderr)
+            else:
+                self.read["links", netns] = dict((link["ifname"], link) for link in json.loads(stdout or "[]"))
+        return self.read["links", netns]
+
+    def routes(self, netns, name):
+        """The IPv4 routes of the main table through link name, as (dst, gateway, metric); kernel routes left out."""
+        if ("routes", netns) not in self.read:
+            rc, stdout, stderr = self.run_ip(netns, "-j", "-4", "route", "show")
+            if rc != 0:
+                self.module.fail_json(msg="cannot read the routes: %s" % stderr.strip(), rc=rc, stderr=stderr)
+            self.read["routes", netns] = json.loads(stdout or "[]")
+        return [live_route(entry) for entry in self.read["routes", netns] if entry.get("dev") == name
+                and entry.get("protocol") != "kernel" and entry.get("type", "unicast") == "unicast"]
+
+    def forget(self):
+        self.read.clear()
+
+
 class Link(NetnsState):
-    def __init__(self, module, runner, params):
+    def __init__(self, module, runner, live, params):
         super().__init__(module, runner, {"existed": False, "kind": None, "commands": []}, params)
+        self.live = live
         self.name = params["name"]
         self.netns = params["namespace"]
         self.namespace_missing = False
@@ -248,28 +289,20 @@ class Link(NetnsState):
     def ip_args(self, *args):
         return (["-n", self.netns] if self.netns else []) + list(args)
 
-    def run_ip(self, *args, **kwargs):
-        return self.runner.run("ip", *self.ip_args(*args), **kwargs)
-
     def act_ip(self, *args):
         self.result["commands"].append(" ".join(["ip"] + self.ip_args(*args)))
         self.act("ip", *self.ip_args(*args))
+        self.live.forget()
 
     def sysctl_key(self, key):
         return names.sysctl_interface_key(self.name, key)
 
     # -- reading ------------------------------------------------------------------------------
     def read_link(self):
-        """The `ip -j -d link` entry, None when missing (or when its namespace is missing)."""
-        rc, stdout, stderr = self.run_ip("-j", "-d", "link", "show", "dev", self.name, check_rc=False)
-        if rc == 0:
-            return json.loads(stdout)[0]
-        if MISSING_NAMESPACE in stderr:
-            self.namespace_missing = True
-            return None
-        if "does not exist" in stderr:
-            return None
-        self.module.fail_json(msg="cannot read link %s: %s" % (self.name, stderr.strip()), rc=rc, stderr=stderr)
+        """The `ip -j -d address` entry, None when missing (or when its namespace is missing)."""
+        links = self.live.links(self.netns)
+        self.namespace_missing = links is None
+        return None if links is None else links.get(self.name)
 
     def read_state(self, link):
         state = {
@@ -282,14 +315,11 @@ class Link(NetnsState):
             "rp_filter": None,
         }
         if self.params["addresses"] is not None:
-            _rc, stdout, _stderr = self.run_ip("-j", "address", "show", "dev", self.name)
-            for entry in json.loads(stdout)[0].get("addr_info", []):
+            for entry in link.get("addr_info", []):
                 if entry.get("family") in ("inet", "inet6") and entry.get("scope") != "link":
                     state["addresses"].append(normal_address("%s/%s" % (entry["local"], entry["prefixlen"])))
         if self.params["routes"] is not None:
-            _rc, stdout, _stderr = self.run_ip("-j", "-4", "route", "show", "dev", self.name)
-            state["routes"] = [live_route(entry) for entry in json.loads(stdout or "[]")
-                               if entry.get("protocol") != "kernel" and entry.get("type", "unicast") == "unicast"]
+            state["routes"] = self.live.routes(self.netns, self.name)
         if self.params["rp_filter"] is not None:
             state["rp_filter"] = self.read_rp_filter()
         return state
@@ -465,7 +495,8 @@ def main():
         supports_check_mode=True,
     )
     runner = CommandRunner(module)
-    run_one_or_batch(module, "links", LINK_OPTIONS, "name", link_problem, lambda params: Link(module, runner, params))
+    live = LiveLinks(module, runner)
+    run_one_or_batch(module, "links", LINK_OPTIONS, "name", link_problem, lambda params: Link(module, runner, live, params))
 
 
 if __name__ == "__main__":
