@@ -263,7 +263,6 @@ class OwnChain(NetnsState):
         self.live.changed(self.netns, self.table)
 
     # -- reading ------------------------------------------------------------------------------
-
     def namespace_missing(self):
         """The namespace is not there: nothing to remove; to add, only check mode can go on (it would be created)."""
         if self.params["state"] == "absent":
