@@ -201,11 +201,16 @@ REMOVAL = """
 """
 
 
-def test_the_modules_on_real_namespaces_links_and_iptables(make_simnet):
-    net = make_simnet(1, prefix="nm", underlay=sim.UNDERLAY)
+def one_host(make_simnet, prefix):
+    """A simulated host with its own /run/netns, and its exact state before the test: (net, host, state)."""
+    net = make_simnet(1, prefix=prefix, underlay=sim.UNDERLAY)
     host = net.servers[0]
     host.run(["sh", "-c", "mkdir -p /run/netns && mount -t tmpfs -o mode=0755 netns-module-test /run/netns"])
-    before = sim.exact_state(host)
+    return net, host, sim.exact_state(host)
+
+
+def test_the_modules_on_real_namespaces_links_and_iptables(make_simnet):
+    net, host, before = one_host(make_simnet, "nm")
     playbook_dir = net.workdir / "netns_modules"
     playbook_dir.mkdir()
     (playbook_dir / "modules.yml").write_text(PLAYBOOK)
@@ -223,59 +228,16 @@ CONFIRMATION = """
   gather_facts: false
   vars:
     iptables: "ip netns exec tagged iptables-{{ backend }}"
-    chain_args: &chain
-      namespace: tagged
-      chain: T-INPUT
-      jump_from: [INPUT]
-      backend: "{{ backend }}"
-      rules:
-        - -p tcp -m tcp --dport 9 -j REJECT --reject-with tcp-reset
-        - -s 10.99.0.1 -p icmp -j ACCEPT
   tasks:
     - name: Create the namespace
       fakevpc.vpc.netns:
         name: tagged
 
-    - name: Add the chain, then rerun
-      fakevpc.vpc.netns_iptables: *chain
-      loop: [add, rerun]
-      register: added
-
-    - name: Read the chain as added
-      ansible.builtin.command: "{{ iptables }} -S T-INPUT"
-      register: as_added
-      changed_when: false
-
-    # The second rule, its source changed, under the tag of the rule as given: only iptables -C tells them apart.
-    - name: Change the second rule by hand, keeping its tag
-      ansible.builtin.shell: >-
-        {{ iptables }} -S T-INPUT 2 | sed 's/^-A T-INPUT /-R T-INPUT 2 /; s#10.99.0.1/32#10.99.0.3/32#'
-        | xargs {{ iptables }}
-      changed_when: true
-
-    - name: Read the chain changed by hand
-      ansible.builtin.command: "{{ iptables }} -S T-INPUT"
-      register: by_hand
-      changed_when: false
-
-    - name: Keep the chain, then rerun
-      fakevpc.vpc.netns_iptables: *chain
-      loop: [repair, rerun]
-      register: repaired
-
-    - name: Read the chain put back
-      ansible.builtin.command: "{{ iptables }} -S T-INPUT"
-      register: put_back
-      changed_when: false
-
-    - name: Check that the rule changed by hand was found and put back, and the reruns changed nothing
-      ansible.builtin.assert:
-        that:
-          - added.results | map(attribute='changed') | list == [true, false]
-          - added.results[0].backend == backend
-          - by_hand.stdout != as_added.stdout and '10.99.0.3/32' in by_hand.stdout
-          - repaired.results | map(attribute='changed') | list == [true, false]
-          - put_back.stdout == as_added.stdout
+    - name: Add the chain, rerun, change a rule by hand, keep the chain, rerun
+      ansible.builtin.include_tasks: confirmation_step.yml
+      loop: [add, rerun, by hand, rerun]
+      loop_control:
+        loop_var: step
 
     - name: Remove the chain
       fakevpc.vpc.netns_iptables:
@@ -290,15 +252,54 @@ CONFIRMATION = """
         state: absent
 """
 
+# One step: the chain kept, then read; its first listing is what every later one must be.
+CONFIRMATION_STEP = """
+# The second rule, its source changed, under the tag of the rule as given: only iptables -C tells them apart.
+- name: Change the second rule by hand, keeping its tag
+  ansible.builtin.shell: >-
+    {{ iptables }} -S T-INPUT 2 | sed 's/^-A T-INPUT /-R T-INPUT 2 /; s#10.99.0.1/32#10.99.0.3/32#'
+    | xargs {{ iptables }} && {{ iptables }} -S T-INPUT
+  register: by_hand
+  changed_when: true
+  when: step == 'by hand'
+
+- name: Keep the chain ({{ step }})
+  fakevpc.vpc.netns_iptables:
+    namespace: tagged
+    chain: T-INPUT
+    jump_from: [INPUT]
+    backend: "{{ backend }}"
+    rules:
+      - -p tcp -m tcp --dport 9 -j REJECT --reject-with tcp-reset
+      - -s 10.99.0.1 -p icmp -j ACCEPT
+  register: kept
+
+- name: Read the chain
+  ansible.builtin.command: "{{ iptables }} -S T-INPUT"
+  register: listed
+  changed_when: false
+
+- name: Check that only the first run and the one after the change by hand changed it, back to the first listing
+  ansible.builtin.assert:
+    that:
+      - kept.changed == (step in ['add', 'by hand'])
+      - kept.backend == backend
+      - listed.stdout == first_listing | default(listed.stdout)
+      - step != 'by hand' or ('10.99.0.3/32' in by_hand.stdout and '10.99.0.3/32' not in listed.stdout)
+
+- name: Remember the first listing
+  ansible.builtin.set_fact:
+    first_listing: "{{ listed.stdout }}"
+  when: step == 'add'
+"""
+
 
 @pytest.mark.parametrize("backend", ["nft", "legacy"])
 def test_a_rerun_confirms_the_rules_with_each_backend_and_finds_one_changed_under_its_tag(make_simnet, backend):
-    net = make_simnet(1, prefix="nc", underlay=sim.UNDERLAY)
-    host = net.servers[0]
-    host.run(["sh", "-c", "mkdir -p /run/netns && mount -t tmpfs -o mode=0755 netns-module-test /run/netns"])
-    before = sim.exact_state(host)
+    net, host, before = one_host(make_simnet, "nc")
     playbook = net.workdir / "confirmation.yml"
     playbook.write_text(CONFIRMATION)
+    (net.workdir / "confirmation_step.yml").write_text(CONFIRMATION_STEP)
     run = run_playbook(playbook, sim.inventory(net, host, {"backend": backend}), verbose=0)
     assert run.rc == 0, run.describe()
     assert run.recap[host.name]["failed"] == 0
@@ -309,10 +310,7 @@ COLLECTIONS = Path(__file__).resolve().parents[2] / "collections"
 
 
 def test_the_host_end_of_a_veth_pair_is_gone_when_the_namespace_removal_returns(make_simnet):
-    net = make_simnet(1, prefix="nt", underlay=sim.UNDERLAY)
-    host = net.servers[0]
-    host.run(["sh", "-c", "mkdir -p /run/netns && mount -t tmpfs -o mode=0755 netns-module-test /run/netns"])
-    before = sim.exact_state(host)
+    net, host, before = one_host(make_simnet, "nt")
     args = net.workdir / "absent.json"
     args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"name": "torn", "state": "absent"}}))
     # the module with the Python that runs the tests (Ansible's), outside Ansible
