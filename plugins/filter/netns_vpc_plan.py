@@ -50,7 +50,13 @@ options:
       - The host's own addresses and routes as the P(fakevpc.vpc.host_networks#module) module read them before
         any change (its C(addresses) and C(routes)). A present VPC whose CIDR overlaps one of them (except the
         default route and the role's own links) is refused, naming the VPC, the host, the interface and the route.
+      - Its C(live) (read with O(previous) as its C(registry)) decides RV(_value.calls).
     type: dict
+  manage_forwarding:
+    description: Whether the role turns IPv4 forwarding on for the VPCs (it then takes part in RV(_value.calls)).
+    type: bool
+    default: true
+    version_added: 0.3.0
   host:
     description: The host's inventory name, for the messages.
     type: str
@@ -153,6 +159,14 @@ _value:
         or the host's settings put back (no VPC is left of those the registry knew).
       type: bool
       version_added: 0.3.0
+    calls:
+      description:
+        - Which module calls the role makes before the change, each V(false) when what O(host_networks) read proves
+          it would change nothing - C(host_settings) (P(fakevpc.vpc.netns_host_settings#module), recording the
+          registry and turning forwarding on) and C(namespaces) (P(fakevpc.vpc.netns#module), creating them).
+          Without a read, both are V(true) (C(namespaces) when there are namespaces).
+      type: dict
+      version_added: 0.3.0
     boot_script:
       description: The shell script that rebuilds the VPCs at boot; empty when none is present.
       type: str
@@ -180,12 +194,13 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_rules import IP
 
 
 def netns_vpc_plan(vpcs, previous=None, state="present", uplink="", backend="auto", host_networks=None,
-                   host="this host", fleet=None, mesh=None, **settings):
+                   host="this host", fleet=None, mesh=None, manage_forwarding=True, **settings):
     if backend not in IPTABLES_TOOLS:
         raise AnsibleFilterError("netns_vpc_plan: backend %r is not auto, nft or legacy" % (backend,))
     try:
         plan = build_vpc_plan(vpcs, previous=previous or {}, state=state, uplink=uplink or "",
-                              host_networks=host_networks, host=host, fleet=fleet, mesh=mesh, **settings)
+                              host_networks=host_networks, host=host, fleet=fleet, mesh=mesh,
+                              manage_forwarding=manage_forwarding, **settings)
     except VpcPlanError as error:
         raise AnsibleFilterError("netns_vpc: invalid VPCs, nothing was changed:\n%s" % error)
     plan["boot_script"] = render_boot_script(plan, backend)

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The one file writer of the fakevpc.vpc plugins: a file replaced whole, or created only (keys), and directories;
-and the one reader of the JSON state files the modules keep.
+and the one reader of the files the modules keep (text, JSON).
 
 A private module of the fakevpc.vpc collection: its interface may change without notice.
 
@@ -103,13 +103,20 @@ def make_directories(path, mode):
         os.chmod(directory, mode)
 
 
+def read_text(path):
+    """The text in path, or None when there is no such file."""
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
 def read_json_object(path):
     """The JSON object in path ({} for any other JSON value), or None when there is no such file; ValueError when the
     file is not JSON."""
-    try:
-        with open(path) as handle:
-            text = handle.read()
-    except FileNotFoundError:
+    text = read_text(path)
+    if text is None:
         return None
     content = json.loads(text)
     return content if isinstance(content, dict) else {}

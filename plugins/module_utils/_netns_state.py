@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The base of the netns modules: a State whose O(state) says which of present() and absent() to run, one or a batch.
+"""What the netns modules share: their State things run one (the module's own options) or a batch (a list option) in
+one call, and what a call reads kept once (ReadOnce).
 
 A private module of the fakevpc.vpc collection: its interface may change without notice.
 """
@@ -11,20 +12,30 @@ A private module of the fakevpc.vpc collection: its interface may change without
 from __future__ import annotations
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
 # What ip (and so ip netns exec) prints when the named namespace does not exist.
 MISSING_NAMESPACE = "Cannot open network namespace"
 
 
-class NetnsState(State):
-    def run_and_exit(self):
-        """Bring about the state the module's O(state) asks for, and exit with the result."""
-        if self.params["state"] == "present":
-            self.present()
+class ReadOnce:
+    """What one call reads of the system, each read once by key, again only after the call forgot it (it changed what
+    the read returned)."""
+
+    def __init__(self):
+        self.kept = {}
+
+    def get(self, key, read):
+        """The value read() returned for key, read now unless kept."""
+        if key not in self.kept:
+            self.kept[key] = read()
+        return self.kept[key]
+
+    def forget(self, key=None):
+        """Read key again when next asked; every key when None."""
+        if key is None:
+            self.kept.clear()
         else:
-            self.absent()
-        self.module.exit_json(changed=self.changed, **self.result)
+            self.kept.pop(key, None)
 
 
 def batch_params(module, key, options, name_key, problem):
@@ -43,7 +54,7 @@ def batch_params(module, key, options, name_key, problem):
 
 def run_one_or_batch(module, key, options, name_key, problem, make):
     """Run the module's one thing (its own options), or each item of its list option key; make(params) is the
-    NetnsState of one thing; problem(params) as for batch_params. Exits."""
+    State of one thing; problem(params) as for batch_params. Exits."""
     if module.params[key] is not None:
         run_batch(module, [make(params) for params in batch_params(module, key, options, name_key, problem)], key)
     message = problem(module.params)
@@ -53,12 +64,12 @@ def run_one_or_batch(module, key, options, name_key, problem, make):
 
 
 def run_batch(module, things, key):
-    """Bring about the state of each thing in turn (each a NetnsState with its own params) and exit once, with every
+    """Bring about the state of each thing in turn (each a State with its own params) and exit once, with every
     thing's result in a list under key, the commands of all of them in order (when they report commands), and one diff
     joining theirs."""
     changed, results, commands, before, after = False, [], [], [], []
     for thing in things:
-        thing.present() if thing.params["state"] == "present" else thing.absent()
+        thing.bring_about()
         changed = changed or thing.changed
         diff = thing.result.pop("diff", None)
         if diff:

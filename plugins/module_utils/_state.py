@@ -7,8 +7,9 @@
 
 A private module of the fakevpc.vpc collection: its interface may change without notice.
 
-A subclass reads one kind of thing (a namespace, a link, a chain, a WireGuard interface) and implements present()
-and absent(); act() is the one place where check mode skips a change, and add_diff() the one shape of their diffs.
+A subclass reads one kind of thing (a namespace, a link, a chain, a WireGuard interface, the host's settings) and
+implements present() and absent(), of which bring_about() runs the one its O(state) asks for; act() is the one place
+where check mode skips a change, and add_diff() the one shape of their diffs.
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ class State:
         if self.module._diff:
             self.result["diff"] = {"before_header": "%s (live)" % subject, "after_header": "%s (wanted)" % subject,
                                    "before": before, "after": after}
+
+    def bring_about(self):
+        """Bring about the state the thing's O(state) asks for: absent() for V(absent), present() for any other."""
+        if self.params["state"] == "absent":
+            self.absent()
+        else:
+            self.present()
+
+    def run_and_exit(self):
+        """Apply, and exit with the result."""
+        self.bring_about()
+        self.module.exit_json(changed=self.changed, **self.result)
 
     def present(self):
         raise NotImplementedError

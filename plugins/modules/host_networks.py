@@ -15,7 +15,8 @@ description:
     (C(ip -j -4 route show table all)) of the host, or of a named network namespace, in one call.
   - Read-only, so it runs the same in check mode. The C(fakevpc.vpc.netns_vpc) role reads the host with it
     before any change, and refuses a VPC whose CIDR covers one of the host's own networks.
-  - With O(registry), it also reads the registry of what that role built on the host, in the same call.
+  - With O(registry), it also reads the registry of what that role built on the host, and what is live of it
+    (RV(live)), in the same call.
 requirements:
   - C(ip) (iproute2) on the target.
 options:
@@ -23,6 +24,12 @@ options:
     description:
       - The path of a JSON file to read along, the registry of the C(fakevpc.vpc.netns_vpc) role (as
         P(fakevpc.vpc.netns_host_settings#module) keeps it), returned as RV(registry).
+    type: path
+    version_added: 0.3.0
+  netns_etc_dir:
+    description:
+      - With O(registry), the directory of the namespaces' own files (as P(fakevpc.vpc.netns#module)'s C(etc_dir)),
+        where the hosts file of each namespace the registry lists is read (RV(live.namespaces)).
     type: path
     version_added: 0.3.0
 extends_documentation_fragment:
@@ -97,6 +104,23 @@ registry:
   returned: with O(registry)
   type: dict
   version_added: 0.3.0
+live:
+  description: What is live on the host of what the registry lists, and the host settings the role changes.
+  returned: with O(registry)
+  type: dict
+  version_added: 0.3.0
+  contains:
+    ip_forward:
+      description: C(net.ipv4.ip_forward), C(0) or C(1).
+      type: str
+    systemd:
+      description: Whether systemd runs the host (C(/run/systemd/system) exists).
+      type: bool
+    namespaces:
+      description:
+        - Each namespace the registry lists that exists, by name, with whether its loopback is up (C(loopback_up))
+          and the content of its hosts file under O(netns_etc_dir) (C(hosts), null when there is none).
+      type: dict
 """
 
 import json
@@ -110,6 +134,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_host import (
     parse_addresses,
     parse_routes,
 )
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import read_live
 
 
 def read_networks(runner, namespace=None):
@@ -122,18 +147,21 @@ def read_networks(runner, namespace=None):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(namespace=dict(type="str"), registry=dict(type="path")),
+    module = AnsibleModule(argument_spec=dict(namespace=dict(type="str"), registry=dict(type="path"),
+                                              netns_etc_dir=dict(type="path")),
                            supports_check_mode=True)
     namespace, path = module.params["namespace"], module.params["registry"]
     if namespace is not None and not names.is_namespace_name(namespace):
         module.fail_json(msg="namespace: %r is not a namespace name" % (namespace,))
-    result = read_networks(CommandRunner(module), namespace)
+    runner = CommandRunner(module)
+    result = read_networks(runner, namespace)
     result["default_interface"] = default_route_interface(result)
     if path is not None:
         try:
             result["registry"] = read_json_object(path) or {}
         except ValueError as error:
             module.fail_json(msg="registry: %s is not JSON: %s" % (path, error))
+        result["live"] = read_live(runner.run, result["registry"], module.params["netns_etc_dir"])
     module.exit_json(changed=False, **result)
 
 

@@ -134,13 +134,15 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
-from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
+from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, read_text, replace_file
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import NetnsState, run_batch
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import loopback_up, netns_ids
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import run_batch
+from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import control_characters
 
 
-class Namespace(NetnsState):
+class Namespace(State):
     def __init__(self, module, runner, name):
         super().__init__(module, runner, {"existed": False, "processes": [], "commands": []})
         self.run = runner.run
@@ -152,11 +154,9 @@ class Namespace(NetnsState):
 
     def exists(self):
         """Whether the namespace is listed; its id on the host (None when it has none) is kept in self.nsid."""
-        _rc, stdout, _stderr = self.run("ip", "-j", "netns", "list")
-        listing = json.loads(stdout) if stdout.strip() else []
-        entry = next((entry for entry in listing if entry.get("name") == self.name), None)
-        self.nsid = None if entry is None else entry.get("id")
-        return entry is not None
+        listing = netns_ids(self.run)
+        self.nsid = listing.get(self.name)
+        return self.name in listing
 
     def host_links(self):
         """The host's links: {(ifindex, name): the id of the namespace of their other end (a veth pair's), or None}."""
@@ -175,10 +175,6 @@ class Namespace(NetnsState):
             time.sleep(0.05)
             left &= set(self.host_links())
 
-    def loopback_up(self):
-        _rc, stdout, _stderr = self.run("ip", "-n", self.name, "-j", "link", "show", "dev", "lo")
-        return "UP" in json.loads(stdout)[0].get("flags", [])
-
     def processes(self):
         _rc, stdout, _stderr = self.run("ip", "netns", "pids", self.name)
         return sorted(int(pid) for pid in stdout.split())
@@ -187,7 +183,7 @@ class Namespace(NetnsState):
         existed = self.result["existed"] = self.exists()
         if not existed:
             self.act_ip("netns", "add", self.name)
-        if self.module.params["loopback"] and (not existed or not self.loopback_up()):
+        if self.module.params["loopback"] and (not existed or not loopback_up(self.run, self.name)):
             self.act_ip("-n", self.name, "link", "set", "dev", "lo", "up")
         before, after = self.listed(existed), self.listed(True)
         content = self.module.params["hosts_files"].get(self.name)
@@ -199,11 +195,7 @@ class Namespace(NetnsState):
 
     def write_hosts_file(self, path, content):
         """Write the namespace's hosts file when its content differs; returns the live content (None: no file)."""
-        try:
-            with open(path) as handle:
-                live = handle.read()
-        except FileNotFoundError:
-            live = None
+        live = read_text(path)
         if live != content:
             self.changed = True
             self.result["commands"].append("write %s" % path)

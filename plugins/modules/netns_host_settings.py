@@ -96,10 +96,6 @@ before:
       description: The iptables tables that existed.
       type: list
       elements: str
-systemd:
-  description: Whether systemd runs the host (C(/run/systemd/system) exists).
-  returned: always
-  type: bool
 actions:
   description: What the module did (or in check mode would do), in order, in words.
   returned: always
@@ -120,19 +116,21 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, read_json_object, replace_file
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import (
+    BEFORE_KEYS,
+    ip_forward,
+    registry_content,
+    remembered,
+)
 from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
-IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 NETNS_DIR = "/run/netns"
-SYSTEMD_DIR = "/run/systemd/system"
 SAVE_COMMANDS = {"auto": "iptables-save", "nft": "iptables-nft-save", "legacy": "iptables-legacy-save"}
-REGISTRY_VERSION = 1
 
 
 class HostSettings(State):
     def __init__(self, module, runner):
-        super().__init__(module, runner, {"before": {}, "systemd": os.path.isdir(SYSTEMD_DIR), "actions": [],
-                                          "commands": []})
+        super().__init__(module, runner, {"before": {}, "actions": [], "commands": []})
         self.path = module.params["path"]
 
     # -- reading ------------------------------------------------------------------------------
@@ -142,11 +140,6 @@ class HostSettings(State):
             return read_json_object(self.path)
         except ValueError as error:
             self.module.fail_json(msg="%s is not the registry's JSON: %s" % (self.path, error))
-
-    @staticmethod
-    def ip_forward():
-        with open(IP_FORWARD) as handle:
-            return handle.read().strip()
 
     def netns_mounted(self):
         rc, _stdout, stderr = self.runner.run("findmnt", "--noheadings", "--output", "TARGET", "--mountpoint", NETNS_DIR,
@@ -161,12 +154,9 @@ class HostSettings(State):
 
     def remembered(self, registry):
         """What the host had before the first run: the registry's, else read now."""
-        registry = registry or {}
-        return {
-            "ip_forward": str(registry["ip_forward_before"]) if "ip_forward_before" in registry else self.ip_forward(),
-            "tables": list(registry["tables_before"]) if "tables_before" in registry else self.tables(),
-            "netns_mount": bool(registry["netns_mount_before"]) if "netns_mount_before" in registry else self.netns_mounted(),
-        }
+        before = remembered(registry)
+        readers = {"ip_forward": ip_forward, "tables": self.tables, "netns_mount": self.netns_mounted}
+        return dict((setting, before[setting] if setting in before else read()) for setting, read in readers.items())
 
     # -- acting -------------------------------------------------------------------------------
     def do(self, action, *command):
@@ -192,10 +182,8 @@ class HostSettings(State):
         resources = self.params["resources"] or {}
         if registry is None and not any(resources.values()):
             return registry
-        content = {"version": REGISTRY_VERSION, "resources": resources,
-                   "ip_forward_before": before["ip_forward"], "tables_before": before["tables"],
-                   "netns_mount_before": before["netns_mount"]}
-        if any(key not in (registry or {}) for key in ("ip_forward_before", "tables_before", "netns_mount_before")):
+        content = registry_content(resources, before)
+        if len(remembered(registry)) < len(BEFORE_KEYS):
             self.result["actions"].append("remember the host's settings")
         if content != registry:
             self.write_registry(content)
@@ -205,7 +193,7 @@ class HostSettings(State):
         registry = self.read_registry()
         written = self.record(registry)
         if self.params["state"] == "present" and self.params["forwarding"] and self.params["manage_forwarding"] \
-                and self.ip_forward() != "1":
+                and ip_forward() != "1":
             self.set_forwarding(1, "turn IPv4 forwarding on")
         self.add_diff(self.path, self.describe(registry), self.describe(written))
 
@@ -216,7 +204,7 @@ class HostSettings(State):
             self.add_diff(self.path, "", "")
             return
         before = self.result["before"] = self.remembered(registry)
-        if self.params["manage_forwarding"] and self.ip_forward() != before["ip_forward"]:
+        if self.params["manage_forwarding"] and ip_forward() != before["ip_forward"]:
             self.set_forwarding(before["ip_forward"], "put IPv4 forwarding back to %s" % before["ip_forward"])
         if not before["netns_mount"] and self.netns_mounted() and not os.listdir(NETNS_DIR):
             self.do("unmount %s, which was no mount point before" % NETNS_DIR, "umount", NETNS_DIR)
@@ -231,13 +219,6 @@ class HostSettings(State):
     @staticmethod
     def describe(registry):
         return "" if registry is None else json.dumps(registry, indent=4, sort_keys=True) + "\n"
-
-    def run_and_exit(self):
-        if self.params["state"] == "absent":
-            self.absent()
-        else:
-            self.present()
-        self.module.exit_json(changed=self.changed, **self.result)
 
 
 def main():

@@ -188,7 +188,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_rules as rules_lib
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState, run_one_or_batch
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, ReadOnce, run_one_or_batch
+from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
 # The options of one chain: the module's own, and those of each item of chains.
 CHAIN_OPTIONS = dict(
@@ -211,35 +212,32 @@ class LiveTables:
         self.module = module
         self.runner = runner
         self.iptables = rules_lib.IPTABLES_TOOLS[module.params["backend"]][0]
-        self.backends = {}
-        self.tables = {}
+        self.reads = ReadOnce()
 
     def backend(self, netns):
         """nft or legacy; None when the namespace does not exist."""
-        if netns not in self.backends:
-            rc, stdout, stderr = self.runner.run(self.iptables, "--version", netns=netns, check_rc=False)
-            if rc != 0 and netns and MISSING_NAMESPACE in stderr:
-                self.backends[netns] = None
-            elif rc != 0:
-                self.module.fail_json(msg="%s --version failed: %s" % (self.iptables, (stderr or stdout).strip()),
-                                      rc=rc, stdout=stdout, stderr=stderr)
-            else:
-                self.backends[netns] = "legacy" if "legacy" in stdout else "nft"
-        return self.backends[netns]
+        return self.reads.get(("backend", netns), lambda: self.read_backend(netns))
+
+    def read_backend(self, netns):
+        rc, stdout, stderr = self.runner.run(self.iptables, "--version", netns=netns, check_rc=False)
+        if rc != 0 and netns and MISSING_NAMESPACE in stderr:
+            return None
+        if rc != 0:
+            self.module.fail_json(msg="%s --version failed: %s" % (self.iptables, (stderr or stdout).strip()),
+                                  rc=rc, stdout=stdout, stderr=stderr)
+        return "legacy" if "legacy" in stdout else "nft"
 
     def table(self, netns, table):
         """The table as rules_lib.parse_table reads it."""
-        if (netns, table) not in self.tables:
-            _rc, stdout, _stderr = self.runner.run(self.iptables, "-w", "-t", table, "-S", netns=netns)
-            self.tables[netns, table] = rules_lib.parse_table(stdout)
-        return self.tables[netns, table]
+        return self.reads.get(("table", netns, table), lambda: rules_lib.parse_table(
+            self.runner.run(self.iptables, "-w", "-t", table, "-S", netns=netns)[1]))
 
     def changed(self, netns, table):
         """The table was just changed: read it again when next asked."""
-        self.tables.pop((netns, table), None)
+        self.reads.forget(("table", netns, table))
 
 
-class OwnChain(NetnsState):
+class OwnChain(State):
     """One chain of ours: read the table, compare, rewrite the chain when it differs."""
 
     def __init__(self, module, runner, live, params):

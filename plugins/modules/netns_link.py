@@ -177,7 +177,8 @@ import json
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, NetnsState, run_one_or_batch
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, ReadOnce, run_one_or_batch
+from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
 # The options of one link: the module's own, and those of each item of links.
 LINK_OPTIONS = dict(
@@ -244,7 +245,7 @@ class LiveLinks:
     def __init__(self, module, runner):
         self.module = module
         self.runner = runner
-        self.read = {}
+        self.reads = ReadOnce()
 
     def run_ip(self, netns, *args):
         return self.runner.run("ip", *((["-n", netns] if netns else []) + list(args)), check_rc=False)
@@ -252,32 +253,37 @@ class LiveLinks:
     def links(self, netns):
         """{name: the `ip -j -d address` entry} of the namespace's links (the host's with netns None); None when the
         namespace does not exist."""
-        if ("links", netns) not in self.read:
-            rc, stdout, stderr = self.run_ip(netns, "-j", "-d", "address", "show")
-            if rc != 0 and MISSING_NAMESPACE in stderr:
-                self.read["links", netns] = None
-            elif rc != 0:
-                self.module.fail_json(msg="cannot read the links of %s: %s" % (
-                    "namespace %s" % netns if netns else "the host", stderr.strip()), rc=rc, stderr=stderr)
-            else:
-                self.read["links", netns] = dict((link["ifname"], link) for link in json.loads(stdout or "[]"))
-        return self.read["links", netns]
+        return self.reads.get(("links", netns), lambda: self.read_links(netns))
+
+    def read_links(self, netns):
+        rc, stdout, stderr = self.run_ip(netns, "-j", "-d", "address", "show")
+        if rc != 0 and MISSING_NAMESPACE in stderr:
+            return None
+        if rc != 0:
+            self.fail_to_read("links", netns, rc, stderr)
+        return dict((link["ifname"], link) for link in json.loads(stdout or "[]"))
 
     def routes(self, netns, name):
         """The IPv4 routes of the main table through link name, as (dst, gateway, metric); kernel routes left out."""
-        if ("routes", netns) not in self.read:
-            rc, stdout, stderr = self.run_ip(netns, "-j", "-4", "route", "show")
-            if rc != 0:
-                self.module.fail_json(msg="cannot read the routes: %s" % stderr.strip(), rc=rc, stderr=stderr)
-            self.read["routes", netns] = json.loads(stdout or "[]")
-        return [live_route(entry) for entry in self.read["routes", netns] if entry.get("dev") == name
-                and entry.get("protocol") != "kernel" and entry.get("type", "unicast") == "unicast"]
+        return [live_route(entry) for entry in self.reads.get(("routes", netns), lambda: self.read_routes(netns))
+                if entry.get("dev") == name and entry.get("protocol") != "kernel"
+                and entry.get("type", "unicast") == "unicast"]
+
+    def read_routes(self, netns):
+        rc, stdout, stderr = self.run_ip(netns, "-j", "-4", "route", "show")
+        if rc != 0:
+            self.fail_to_read("routes", netns, rc, stderr)
+        return json.loads(stdout or "[]")
+
+    def fail_to_read(self, what, netns, rc, stderr):
+        self.module.fail_json(msg="cannot read the %s of %s: %s" % (
+            what, "namespace %s" % netns if netns else "the host", stderr.strip()), rc=rc, stderr=stderr)
 
     def forget(self):
-        self.read.clear()
+        self.reads.forget()
 
 
-class Link(NetnsState):
+class Link(State):
     def __init__(self, module, runner, live, params):
         super().__init__(module, runner, {"existed": False, "kind": None, "commands": []}, params)
         self.live = live

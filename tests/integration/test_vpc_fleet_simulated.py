@@ -11,7 +11,8 @@ no route back to the VPCs, so only NATed traffic gets an answer. Each server get
 systemd here: the apps are processes the test starts in their namespaces.
 
 The tests share the servers and run in order: bad fleets refused before any change -> prod -> dev added (rerun
-changed=0; what changed on each server is dev's only) -> the fleet's matrix (ICMP, apps by name, the internet) from the plan -> isolation and the db policy ->
+changed=0; what changed on each server is dev's only) -> a hosts file changed by hand, put back -> the fleet's
+matrix (ICMP, apps by name, the internet) from the plan -> isolation and the db policy ->
 dev peered with prod -> a server rebooted, rebuilt by its wg-quick files and boot script alone -> dev removed
 everywhere: every server exactly as before dev existed, prod untouched.
 """
@@ -172,6 +173,16 @@ def test_dev_is_added_touching_only_its_own_routes_and_rules(fleet):
     assert sorted(line.split()[0] for line in added) == ["10.40.1.0/24", "10.40.3.0/24"]
     again = fleet.site([PROD, DEV])
     assert again.changed() == 0, again.describe()
+
+
+def test_a_hosts_file_changed_by_hand_is_put_back_by_the_next_run(fleet):
+    # the read before the plan finds the file changed, so the namespaces' call is not spared
+    hosts = fleet.server(2).root / "etc-netns" / "ns-prod-app" / "hosts"
+    wanted = hosts.read_text()
+    hosts.write_text(wanted + "10.30.9.9 www.prod.vpcdomain\n")
+    run = fleet.site([PROD, DEV])
+    assert hosts.read_text() == wanted
+    assert run.changed("vf2") == 1 and run.changed() == 1, run.describe()
 
 
 def test_the_fleets_matrix_is_what_the_plan_expects(fleet):

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from ansible.module_utils import basic
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_live
 from ansible_collections.fakevpc.vpc.plugins.modules import host_networks
 
 ADDRESSES = json.dumps([
@@ -69,3 +70,13 @@ def test_reads_the_registry_along_in_the_same_call(run_module, commands, tmp_pat
     assert failed and result["msg"].startswith("registry: %s is not JSON" % registry)
     result, failed = run_module(host_networks, {})
     assert not failed and "registry" not in result
+
+
+def test_with_the_registry_it_reads_what_is_live_of_it(run_module, commands, tmp_path, monkeypatch):
+    registry = tmp_path / "registry.json"
+    registry.write_text('{"version": 1, "resources": {"namespaces": []}}')
+    monkeypatch.setattr(_netns_live, "SYSTEMD_DIR", str(tmp_path))
+    result, failed = run_module(host_networks, {"registry": str(registry), "netns_etc_dir": str(tmp_path)})
+    assert not failed and len(commands) == 2  # no namespace listed, none read
+    assert result["live"]["namespaces"] == {} and result["live"]["systemd"] is True
+    assert result["live"]["ip_forward"] in ("0", "1")

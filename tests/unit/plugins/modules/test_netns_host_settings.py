@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_live
 from ansible_collections.fakevpc.vpc.plugins.modules import netns_host_settings
 
 from fake_tools import FakeTools, install
@@ -27,9 +28,8 @@ def host(monkeypatch, tmp_path):
     forward.write_text("0\n")
     netns_dir = tmp_path / "netns"
     netns_dir.mkdir()
-    monkeypatch.setattr(netns_host_settings, "IP_FORWARD", str(forward))
+    monkeypatch.setattr(_netns_live, "IP_FORWARD", str(forward))
     monkeypatch.setattr(netns_host_settings, "NETNS_DIR", str(netns_dir))
-    monkeypatch.setattr(netns_host_settings, "SYSTEMD_DIR", str(tmp_path / "no-systemd"))
 
     class Host:
         registry = tmp_path / "state" / "registry.json"
@@ -64,7 +64,6 @@ def test_the_first_record_remembers_the_settings_and_writes_the_registry(run_mod
                                        "tables_before": ["filter", "raw"], "netns_mount_before": False}
     assert oct(os.stat(host.registry).st_mode & 0o777) == "0o644"
     assert result["diff"]["before"] == "" and '"br-a"' in result["diff"]["after"]
-    assert result["systemd"] is False
 
 
 def test_a_later_record_keeps_what_the_first_run_remembered_and_changes_nothing(run_module, host):

@@ -128,6 +128,18 @@ def test_routes_in_place_are_not_touched(run_module, tools):
     assert fake.commands == [NS["links"], NS["routes"]]
 
 
+@pytest.mark.parametrize("failing, message", [
+    ("links", "cannot read the links of namespace ns-a: Operation not permitted"),
+    ("routes", "cannot read the routes of namespace ns-a: Operation not permitted"),
+])
+def test_a_read_that_fails_names_what_and_where(run_module, tools, failing, message):
+    answers = {NS["links"]: listing(link("eth0", "veth")), NS["routes"]: listing()}
+    answers[NS[failing]] = (2, "", "Operation not permitted\n")
+    tools(answers)
+    result, failed = run_module(netns_link, {"name": "eth0", "namespace": "ns-a", "routes": []})
+    assert failed and result["msg"] == message
+
+
 def test_check_mode_on_a_missing_link_reports_every_step_and_changes_nothing(run_module, tools):
     fake = tools({HOST["links"]: listing()})
     result, failed = run_module(netns_link, {"name": "br-a", "kind": "bridge", "addresses": ["10.0.1.1/24"],
