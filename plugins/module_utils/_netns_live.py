@@ -20,6 +20,7 @@ import os
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import read_text
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_resources import previous_resources
 
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 SYSTEMD_DIR = "/run/systemd/system"
@@ -48,8 +49,7 @@ def ip_forward():
 def read_live(run, registry, etc_dir=None):
     """The host's IPv4 forwarding, whether systemd runs it, and each namespace the registry lists that exists: whether
     its loopback is up, and its hosts file under etc_dir (None: no such file, or no etc_dir)."""
-    resources = registry.get("resources") if isinstance(registry.get("resources"), dict) else {}
-    listed = [name for name in resources.get("namespaces") or [] if isinstance(name, str) and names.is_namespace_name(name)]
+    listed = [name for name in previous_resources(registry)["namespaces"] if names.is_namespace_name(name)]
     existing = netns_ids(run) if listed else {}
     return {
         "ip_forward": ip_forward(),

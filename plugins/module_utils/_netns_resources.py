@@ -100,5 +100,8 @@ def chain_key(chain):
 
 
 def previous_resources(previous):
-    resources = (previous or {}).get("resources") or {}
-    return dict((key, [item for item in resources.get(key) or [] if isinstance(item, str)]) for key in RESOURCE_KINDS)
+    """What the registry lists, by kind: its lists' strings only (a registry changed by hand gives nothing else)."""
+    resources = (previous or {}).get("resources")
+    listed = dict((key, (resources if isinstance(resources, dict) else {}).get(key)) for key in RESOURCE_KINDS)
+    return dict((key, [item for item in listed[key] if isinstance(item, str)] if isinstance(listed[key], list) else [])
+                for key in RESOURCE_KINDS)

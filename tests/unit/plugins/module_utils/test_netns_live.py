@@ -113,3 +113,7 @@ def test_the_read_lists_the_registrys_namespaces_that_exist_with_their_loopback_
                         ("ip", "-n", "ns-a-web", "-j", "link", "show", "dev", "lo")]
     commands.clear()
     assert read_live(run, {}, None)["namespaces"] == {} and commands == []  # nothing listed: no command
+    # a registry changed by hand into other shapes lists nothing (and reads nothing)
+    for junk in ({"resources": "ns-a-db"}, {"resources": {"namespaces": 5}}, {"resources": {"namespaces": "ns-a-db"}}):
+        assert read_live(run, junk, None)["namespaces"] == {} and commands == []
+        assert build_vpc_plan([VPC], previous=junk, uplink="eth0")["remove"]["namespaces"] == []
