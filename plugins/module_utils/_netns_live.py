@@ -48,16 +48,17 @@ def ip_forward():
 
 def read_live(run, registry, etc_dir=None):
     """The host's IPv4 forwarding, whether systemd runs it, and each namespace the registry lists that exists: whether
-    its loopback is up, and its hosts file under etc_dir (None: no such file, or no etc_dir)."""
+    its loopback is up, and its hosts file under etc_dir (None: no such file, or no etc_dir). The namespaces are None
+    (unknown) unless this runs as root: only root may enter them (the validation play reads without become)."""
+    live = {"ip_forward": ip_forward(), "systemd": os.path.isdir(SYSTEMD_DIR), "namespaces": None}
+    if os.geteuid() != 0:
+        return live
     listed = [name for name in previous_resources(registry)["namespaces"] if names.is_namespace_name(name)]
     existing = netns_ids(run) if listed else {}
-    return {
-        "ip_forward": ip_forward(),
-        "systemd": os.path.isdir(SYSTEMD_DIR),
-        "namespaces": dict((name, {"loopback_up": loopback_up(run, name),
-                                   "hosts": read_text(os.path.join(etc_dir, name, "hosts")) if etc_dir else None})
-                           for name in listed if name in existing),
-    }
+    live["namespaces"] = dict((name, {"loopback_up": loopback_up(run, name),
+                                      "hosts": read_text(os.path.join(etc_dir, name, "hosts")) if etc_dir else None})
+                              for name in listed if name in existing)
+    return live
 
 
 # -- the registry (pure) ---------------------------------------------------------------------------------------------
@@ -87,8 +88,11 @@ def host_settings_converged(registry, live, resources, forwarding, manage_forwar
 
 def namespaces_converged(live, namespaces, hosts_files):
     """Whether the netns module (state present, loopback up) would change nothing for namespaces: each exists with its
-    loopback up, and each of hosts_files ({namespace: content}) holds exactly its content."""
+    loopback up, and each of hosts_files ({namespace: content}) holds exactly its content. Never when the read could
+    not tell (live namespaces None)."""
     found = live["namespaces"]
+    if found is None:
+        return False
     return all(name in found and found[name]["loopback_up"]
                and (name not in hosts_files or found[name]["hosts"] == hosts_files[name]) for name in namespaces)
 

@@ -120,6 +120,7 @@ live:
       description:
         - Each namespace the registry lists that exists, by name, with whether its loopback is up (C(loopback_up))
           and the content of its hosts file under O(netns_etc_dir) (C(hosts), null when there is none).
+        - Null when the module does not run as root (only root may enter a namespace).
       type: dict
 """
 

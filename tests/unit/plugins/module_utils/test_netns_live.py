@@ -59,11 +59,14 @@ def test_host_settings_are_proven_unchanged_only_when_the_call_would_write_and_s
     (lambda found: found["ns-a-db"].update(hosts="10.9.2.2 db\n# edited\n"), False),  # hosts file edited
     (lambda found: found["ns-a-db"].update(hosts=None), False),  # hosts file gone
     (lambda found: found["ns-a-web"].update(hosts="anything\n"), True),  # a file the call does not manage
+    (lambda found: found.clear(), False),
 ])
 def test_namespaces_are_proven_unchanged_only_when_each_exists_with_loopback_up_and_its_hosts_file(change, converged):
     live = copy.deepcopy(LIVE)
     change(live["namespaces"])
     assert namespaces_converged(live, ["ns-a-web", "ns-a-db"], {"ns-a-db": "10.9.2.2 db\n"}) is converged
+    # not known (the read could not enter namespaces): the call is made
+    assert namespaces_converged(dict(LIVE, namespaces=None), [], {}) is False
 
 
 def test_the_plan_calls_only_what_the_read_cannot_prove_converged():
@@ -117,3 +120,7 @@ def test_the_read_lists_the_registrys_namespaces_that_exist_with_their_loopback_
     for junk in ({"resources": "ns-a-db"}, {"resources": {"namespaces": 5}}, {"resources": {"namespaces": "ns-a-db"}}):
         assert read_live(run, junk, None)["namespaces"] == {} and commands == []
         assert build_vpc_plan([VPC], previous=junk, uplink="eth0")["remove"]["namespaces"] == []
+    # not root (the validation play reads without become): entering a namespace is not allowed, so nothing is known
+    monkeypatch.setattr(live_state.os, "geteuid", lambda: 1000)
+    assert read_live(run, registry, str(tmp_path / "etc")) == {"ip_forward": "1", "systemd": False, "namespaces": None}
+    assert commands == []
