@@ -110,6 +110,8 @@ class WireGuardInterface(State):
         self.run = runner.run
         self.name = params["name"]
         self.config_path = os.path.join(params["config_dir"], "%s.conf" % self.name)
+        # Kept by the wg-quick file's hooks (_wireguard.endpoint_hooks).
+        self.endpoints_path = os.path.join(params["config_dir"], "%s.endpoints" % self.name)
         self.wanted = None
 
     # -- reading ------------------------------------------------------------------------------
@@ -355,7 +357,7 @@ class WireGuardInterface(State):
         return rc == 0
 
     def persist(self, wanted):
-        text = _wireguard.render_config(wanted)
+        text = _wireguard.render_config(wanted, endpoints_directory=self.params["config_dir"])
         if self.read_config_file() != text:
             self.changed = True
             if not self.module.check_mode:
@@ -377,10 +379,11 @@ class WireGuardInterface(State):
     def unpersist(self):
         if os.path.isdir(SYSTEMD_RUNNING) and self.unit_enabled():
             self.act("systemctl", "disable", self.systemd_unit())
-        if os.path.exists(self.config_path):
-            self.changed = True
-            if not self.module.check_mode:
-                os.unlink(self.config_path)
+        for path in (self.config_path, self.endpoints_path):
+            if os.path.lexists(path):
+                self.changed = True
+                if not self.module.check_mode:
+                    os.unlink(path)
 
     # -- entry points -------------------------------------------------------------------------
     def validate(self):
@@ -446,5 +449,8 @@ class WireGuardInterface(State):
     def add_config_diff(self, before, after):
         """The diff in wg-quick form, keys hidden."""
         if self.module._diff:
-            self.add_diff(self.name, _wireguard.render_config(before, redact=True, before=before) if before else "",
-                          _wireguard.render_config(after, redact=True, before=before) if after else "")
+            directory = self.params["config_dir"] if self.params["persist"] else None
+            self.add_diff(self.name, _wireguard.render_config(before, redact=True, before=before,
+                                                              endpoints_directory=directory) if before else "",
+                          _wireguard.render_config(after, redact=True, before=before,
+                                                   endpoints_directory=directory) if after else "")

@@ -14,6 +14,7 @@ persistent_keepalive}. None means "not set" (or, in a wanted state, "not managed
 from __future__ import annotations
 
 import ipaddress
+import shlex
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _wg_keys
 from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import as_int, int_in_range
@@ -198,9 +199,42 @@ def _field_lines(values, fields):
     return "".join("%s = %s\n" % (name, write(values[key])) for name, key, write in fields if values.get(key))
 
 
-def render_config(state, redact=False, before=None):
+def endpoints_directory_problem(directory):
+    """Why a directory cannot go into a wg-quick hook (which wg-quick reads up to a '#' and evaluates with bash after
+    replacing '%i'), or None."""
+    if any(ord(character) < 32 or ord(character) == 127 for character in directory):
+        return "a control character cannot go into a wg-quick file"
+    if "#" in directory or "%" in directory:
+        return "'#' and '%' cannot go into a wg-quick hook"
+    return None
+
+
+def endpoint_hooks(directory):
+    """The wg-quick hooks of an interface some of whose peers dial it with no endpoint of their own: wg-quick down
+    (at shutdown too) keeps the endpoints it learned in <directory>/<interface>.endpoints; wg-quick up gives each such
+    peer its endpoint back and starts a handshake at once (a peer with a persistent keepalive retries its handshake
+    within 5 s; for one without, turning it on sends one, and it is turned off again). Without them a rebooted server
+    cannot send to those peers ("Destination address required") until each renews its session, up to about two
+    minutes later. A hook never fails wg-quick."""
+    saved = "%s/%%i.endpoints" % shlex.quote(directory)
+    return [
+        "PreDown = umask 077; wg show %%i endpoints > %s || true" % saved,
+        "PostUp = test -s %s && wg show %%i endpoints"
+        " | awk 'NR == FNR {saved[$1] = $2; next} $2 == \"(none)\" && saved[$1] ~ /:/ {print $1, saved[$1]}'"
+        " %s -"
+        " | while read -r key endpoint; do"
+        " if wg show %%i persistent-keepalive | grep -q \"^$key[[:space:]]off\\$\"; then"
+        " wg set %%i peer \"$key\" endpoint \"$endpoint\" persistent-keepalive 25;"
+        " wg set %%i peer \"$key\" persistent-keepalive off;"
+        " else wg set %%i peer \"$key\" endpoint \"$endpoint\"; fi;"
+        " done || true" % (saved, saved),
+    ]
+
+
+def render_config(state, redact=False, before=None, endpoints_directory=None):
     """The wg-quick configuration of a state. With redact, keys are replaced by markers that
-    say whether they differ from those of before (another state)."""
+    say whether they differ from those of before (another state). With endpoints_directory, an interface some of
+    whose peers have no endpoint gets the hooks that give those peers their endpoints back at boot (endpoint_hooks)."""
     before = before or {"private_key": None, "peers": {}}
     text = CONFIG_HEADER + "[Interface]\n"
     text += _key_line("PrivateKey", state.get("private_key"), redact, before.get("private_key"))
@@ -210,6 +244,8 @@ def render_config(state, redact=False, before=None):
         text += "PostUp = ip route replace %s dev %%i%s\n" % (route["to"], " src %s" % route["src"] if route["src"] else "")
     if state.get("forwarding"):
         text += "PostUp = sysctl -q -w net/ipv4/conf/%i/forwarding=1\n"
+    if endpoints_directory and any(not peer.get("endpoint") for peer in state.get("peers", {}).values()):
+        text += "".join(hook + "\n" for hook in endpoint_hooks(endpoints_directory))
     for public_key, peer in state.get("peers", {}).items():
         before_peer = before["peers"].get(public_key) or {}
         text += "\n[Peer]\nPublicKey = %s\n" % public_key

@@ -31,8 +31,16 @@ description:
     C(Table = off) (routes come from the addresses' prefixes, as when applied live), and, where systemd is running,
     enables C(wg-quick@<name>.service) so the interface comes back at boot. The unit is only enabled, not started:
     the live interface is configured directly, and the unit takes over at the next boot."
+  - "An interface some of whose peers have no endpoint (they dial it) gets two hooks in its C(wg-quick) file:
+    C(wg-quick down) (at shutdown too) keeps the endpoints it learned from them in C(<config_dir>/<name>.endpoints),
+    and C(wg-quick up) gives each of those peers its endpoint back and starts a handshake at once. Without them a
+    server that listens for its peers cannot send to them after a reboot (C(Destination address required)) until
+    each renews its session, up to about two minutes later. Only C(wg-quick down) keeps them, so only where the unit
+    brought the interface up: a new interface is configured live and its unit only enabled, so the first reboot after
+    it was created still waits for its peers (from that boot on the unit runs it). After a crash the endpoints kept at
+    the last shutdown are used; an endpoint that no longer answers is replaced by the next one the peer comes from."
   - An interface is removed by stopping its unit if it is active and deleting the interface (which also ends its
-    C(wireguard-go) process), disabling the unit and removing the file.
+    C(wireguard-go) process), disabling the unit and removing its files.
   - One call instead of one per interface, which matters on slow hosts (a mesh of N servers has N-1 interfaces on each).
   - Unlisted interfaces are removed first, so a port or an address they held is free for the listed ones.
   - The peers change before the private key (a new private key ends the sessions and starts the handshakes, which
@@ -147,7 +155,9 @@ options:
     type: bool
     default: true
   config_dir:
-    description: Where the C(wg-quick) files live.
+    description:
+      - Where the C(wg-quick) files live (and the endpoints an interface learned, see the description).
+      - With O(persist), it goes into the C(wg-quick) files' hooks, so it may hold no control character, C(#) or C(%).
     type: path
     default: /etc/wireguard
 extends_documentation_fragment:
@@ -210,6 +220,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
+from ansible_collections.fakevpc.vpc.plugins.module_utils._wireguard import endpoints_directory_problem
 from ansible_collections.fakevpc.vpc.plugins.module_utils._wg_interface import (
     PEER_OPTIONS,
     ROUTE_OPTIONS,
@@ -251,6 +262,9 @@ def main():
         supports_check_mode=True,
     )
     common = {key: module.params[key] for key in ("implementation", "persist", "config_dir")}
+    if common["persist"] and endpoints_directory_problem(common["config_dir"]):
+        module.fail_json(msg="config_dir: %s, got %r" % (endpoints_directory_problem(common["config_dir"]),
+                                                         common["config_dir"]))
     wanted = []
     for position, options in enumerate(module.params["interfaces"]):
         where = "interfaces[%d]" % position

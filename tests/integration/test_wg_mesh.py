@@ -366,6 +366,31 @@ def test_key_files_and_persisted_config(mesh):
     assert not any(f.endswith(".conf") and f.startswith("wgvpc") for f in os.listdir("/etc/wireguard"))
 
 
+def test_a_listening_server_back_from_a_reboot_reaches_its_peers_at_once(mesh):
+    """vpc1 has the lowest index: it listens for both its pairs, and its wg-quick files name no endpoint. Taken down
+    (as at shutdown) and brought up again (as at boot) by wg-quick alone, it reaches each peer at once, though they
+    send nothing but keepalives on the sessions it forgot. Without the endpoint hooks it could not send to them at
+    all ("Destination address required") until each renewed its session, up to about two minutes later."""
+    server = mesh.server("vpc1")
+    pairs = [(iface, peer, address) for host, iface, peer, address in mesh.tunnel_pairs(mesh.plan_cache) if host == "vpc1"]
+    names = sorted({iface for iface, _peer, _address in pairs})
+    for name in names:
+        assert "Endpoint" not in (server.etc_wireguard / f"{name}.conf").read_text(), f"vpc1 dials on {name}"
+        server.run(["wg-quick", "down", name])
+    learned = {name: (server.etc_wireguard / f"{name}.endpoints").read_text() for name in names}
+    for _iface, peer, _address in pairs:
+        assert mesh.pubkey(peer) in "".join(learned.values()), f"the endpoint of {peer} was not kept: {learned}"
+    for name in names:
+        server.run(["wg-quick", "up", name])
+    started = time.monotonic()
+    for iface, peer, address in pairs:
+        assert server.ping(address, tries=5, wait=1), f"vpc1 ({iface}) cannot reach {peer} {address} after its reboot"
+    print("vpc1 reached its %d peers %.1f s after its tunnels came back" % (len(pairs), time.monotonic() - started))
+    # the mesh as test_changing_one_peer_leaves_the_others_alone left it: its persistent keepalive kept, the other's off
+    run = mesh.apply(wg_it_peer_overrides={"vpc1": {"wgvpc0": {"vpc3": {"persistent_keepalive": 7}}}})
+    assert run.changed() == 0, run.describe()
+
+
 def test_absent_leaves_nothing_behind(mesh):
     run = mesh.apply(wg_it_state="absent")
     for host in HOSTS:

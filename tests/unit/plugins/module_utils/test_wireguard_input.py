@@ -7,7 +7,12 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_names import is_interface_name
-from ansible_collections.fakevpc.vpc.plugins.module_utils._wireguard import inherited_endpoint, split_endpoint
+from ansible_collections.fakevpc.vpc.plugins.module_utils._wireguard import (
+    endpoint_hooks,
+    endpoints_directory_problem,
+    inherited_endpoint,
+    split_endpoint,
+)
 
 
 @pytest.mark.parametrize("endpoint, expected", [
@@ -47,3 +52,22 @@ def test_a_peer_under_a_new_key_takes_over_the_endpoint_of_the_peer_it_replaces(
     assert inherited_endpoint(removed, peer(None, ["192.168.1.4/32"])) is None
     assert inherited_endpoint({"OLD": peer(None, ["192.168.1.2/32"])}, peer(None, ["192.168.1.2/32"])) is None
     assert inherited_endpoint(removed, peer(None, [])) is None
+
+
+@pytest.mark.parametrize("directory, problem", [
+    ("/etc/wireguard", None),
+    ("/srv/my wireguard", None),
+    ("/etc/wire\nPostUp = id", "a control character cannot go into a wg-quick file"),
+    ("/etc/wire\rguard", "a control character cannot go into a wg-quick file"),
+    ("/etc/wire#guard", "'#' and '%' cannot go into a wg-quick hook"),
+    ("/etc/%i", "'#' and '%' cannot go into a wg-quick hook"),
+])
+def test_a_directory_goes_into_a_hook_only_when_wg_quick_reads_it_back_whole(directory, problem):
+    assert endpoints_directory_problem(directory) == problem
+
+
+def test_the_hooks_quote_the_directory_and_never_fail_wg_quick():
+    down, up = endpoint_hooks("/srv/my wireguard")
+    assert down == "PreDown = umask 077; wg show %i endpoints > '/srv/my wireguard'/%i.endpoints || true"
+    assert up.startswith("PostUp = test -s '/srv/my wireguard'/%i.endpoints && ") and up.endswith(" || true")
+    assert "#" not in up and up.count("%i") == 7

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -426,6 +428,7 @@ def test_absent_deletes_link_unit_and_file(run_module, tools, tmp_path, unit_act
     config_dir = tmp_path / "wireguard"
     config_dir.mkdir()
     (config_dir / "wgvpc0.conf").write_text("x")
+    (config_dir / "wgvpc0.endpoints").write_text("%s\t10.0.2.2:40000\n" % PEER_A)  # kept by wg-quick down
     answers = existing()
     answers[READ[0]] = [answers[READ[0]], (1, "", "Device \"wgvpc0\" does not exist.")]
     answers[("systemctl", "is-enabled", "--quiet", "wg-quick@wgvpc0.service")] = (0, "", "")
@@ -435,7 +438,7 @@ def test_absent_deletes_link_unit_and_file(run_module, tools, tmp_path, unit_act
     result = absent(run_module, "wgvpc0", str(config_dir))[0]
     assert result["changed"] and result["removed"] == ["wgvpc0"]
     assert fake.mutating() == removal + [("systemctl", "disable", "wg-quick@wgvpc0.service")]
-    assert not (config_dir / "wgvpc0.conf").exists()
+    assert os.listdir(config_dir) == []
 
 
 def test_absent_when_already_gone_changes_nothing(run_module, tools, tmp_path):
@@ -589,3 +592,28 @@ def test_ansible_masks_every_key_of_a_failure_even_in_suboptions(capsys, module_
     assert shown["private_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     for peer in shown["peers"]:
         assert peer["preshared_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def test_a_listening_interface_keeps_its_peers_endpoints_across_a_reboot(run_module, tools, tmp_path):
+    # PEER_B has no endpoint (it dials this end): the file gets the hooks; an interface whose every peer has one, none
+    def created():
+        return {READ[0]: [(1, "", 'Device "wgvpc0" does not exist.'), (0, LINK_DOWN, "")],
+                READ[1]: (0, DUMP_EMPTY, ""), READ[2]: (0, NO_ADDRESSES, "")}
+    tools(created())
+    one(run_module, server_args(tmp_path))
+    text = (tmp_path / "wireguard" / "wgvpc0.conf").read_text()
+    saved = "%s/%%i.endpoints" % (tmp_path / "wireguard")
+    assert "PreDown = umask 077; wg show %%i endpoints > %s || true\n" % saved in text
+    assert "\nPostUp = test -s %s && wg show %%i endpoints" % saved in text
+    dialing = server_args(tmp_path, peers=[{"public_key": PEER_A, "allowed_ips": ["192.168.1.2/32"],
+                                            "endpoint": "10.0.2.2:51822", "persistent_keepalive": 25}])
+    tools(created())
+    one(run_module, dialing)
+    assert "PreDown" not in (tmp_path / "wireguard" / "wgvpc0.conf").read_text()
+
+
+@pytest.mark.parametrize("config_dir", ["/etc/wire\nPostUp = id", "/etc/wire#guard", "/etc/%i"])
+def test_a_config_dir_that_cannot_go_into_a_hook_is_refused_before_any_change(run_module, tools, config_dir):
+    fake = tools({})
+    result, failed = one(run_module, server_args(Path("/nonexistent"), config_dir=config_dir))
+    assert failed and result["msg"].startswith("config_dir: ") and fake.commands == []
