@@ -230,6 +230,25 @@ class WireGuardInterface(State):
         }
 
     # -- acting -------------------------------------------------------------------------------
+    def started_by_unit(self):
+        """Whether a new interface is brought up by its wg-quick unit rather than created live: with persist, where
+        systemd runs the host, and when either implementation will do (wg-quick picks the kernel's or wireguard-go)."""
+        return self.params["persist"] and self.params["implementation"] == "auto" and os.path.isdir(SYSTEMD_RUNNING)
+
+    def start_unit(self, wanted):
+        """Write the wg-quick file, enable the unit and start it. The unit is then active, so it takes the interface
+        down at shutdown, and the file's PreDown hook keeps the endpoints its peers came from (endpoint_hooks); the
+        unit of an interface created live would only take over at the next boot, and keep nothing at the first."""
+        self.persist(wanted)
+        self.act("systemctl", "start", self.systemd_unit())
+        if self.module.check_mode:
+            return "kernel"
+        link = self.read_link()
+        if link is None:
+            self.module.fail_json(msg="%s started, but there is no interface %s; see journalctl -u %s"
+                                  % (self.systemd_unit(), self.name, self.systemd_unit()))
+        return self.implementation_of(link)
+
     def create(self):
         implementation = self.params["implementation"]
         if self.module.check_mode:
@@ -399,7 +418,7 @@ class WireGuardInterface(State):
         live = None
         if link is None:
             self.changed = True
-            self.result["implementation"] = self.create()
+            self.result["implementation"] = self.start_unit(wanted) if self.started_by_unit() else self.create()
             if not self.module.check_mode:
                 link = self.read_link()
         else:

@@ -29,16 +29,18 @@ description:
   - "Persistence: with O(persist) it writes a C(wg-quick) file C(<config_dir>/<name>.conf) (mode C(0600)) per
     interface, with the private key in its C([Interface]) section (never loaded only through a C(PostUp) hook) and
     C(Table = off) (routes come from the addresses' prefixes, as when applied live), and, where systemd is running,
-    enables C(wg-quick@<name>.service) so the interface comes back at boot. The unit is only enabled, not started:
-    the live interface is configured directly, and the unit takes over at the next boot."
+    enables C(wg-quick@<name>.service) so the interface comes back at boot. A new interface, where systemd runs the
+    host and with O(implementation=auto), is brought up by starting its unit (which is then active, and takes the
+    interface down at shutdown); otherwise it is created live and its unit only enabled, to take over at the next
+    boot. An existing interface is always changed live, never restarted."
   - "An interface some of whose peers have no endpoint (they dial it) gets two hooks in its C(wg-quick) file:
     C(wg-quick down) (at shutdown too) keeps the endpoints it learned from them in C(<config_dir>/<name>.endpoints),
     and C(wg-quick up) gives each of those peers its endpoint back and starts a handshake at once. Without them a
     server that listens for its peers cannot send to them after a reboot (C(Destination address required)) until
-    each renews its session, up to about two minutes later. Only C(wg-quick down) keeps them, so only where the unit
-    brought the interface up: a new interface is configured live and its unit only enabled, so the first reboot after
-    it was created still waits for its peers (from that boot on the unit runs it). After a crash the endpoints kept at
-    the last shutdown are used; an endpoint that no longer answers is replaced by the next one the peer comes from."
+    each renews its session, up to about two minutes later. Only C(wg-quick down) keeps them: an interface created
+    live (see above; or by a version of this module before 0.3.0) keeps nothing at its first reboot, and from then on
+    its unit runs it. After a crash the endpoints kept at the last shutdown are used; an endpoint that no longer
+    answers is replaced by the next one the peer comes from."
   - An interface is removed by stopping its unit if it is active and deleting the interface (which also ends its
     C(wireguard-go) process), disabling the unit and removing its files.
   - One call instead of one per interface, which matters on slow hosts (a mesh of N servers has N-1 interfaces on each).

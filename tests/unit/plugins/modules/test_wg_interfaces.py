@@ -617,3 +617,30 @@ def test_a_config_dir_that_cannot_go_into_a_hook_is_refused_before_any_change(ru
     fake = tools({})
     result, failed = one(run_module, server_args(Path("/nonexistent"), config_dir=config_dir))
     assert failed and result["msg"].startswith("config_dir: ") and fake.commands == []
+
+
+def test_where_systemd_runs_a_new_interface_is_brought_up_by_its_unit(run_module, tools, tmp_path):
+    # so the unit is active and takes it down at shutdown, keeping the endpoints its peers came from
+    fake = tools({
+        READ[0]: [(1, "", 'Device "wgvpc0" does not exist.')] + [(0, LINK_KERNEL, "")] * 2,
+        READ[1]: (0, DUMP_EMPTY, ""), READ[2]: (0, NO_ADDRESSES, ""),
+        ("systemctl", "is-enabled", "--quiet", "wg-quick@wgvpc0.service"): [(1, "", ""), (0, "", "")],
+    }, systemd=True)
+    result, failed = one(run_module, server_args(tmp_path, peers=[]))
+    assert not failed and result["changed"] and result["implementation"] == "kernel"
+    assert fake.mutating()[:2] == [("systemctl", "enable", "wg-quick@wgvpc0.service"),
+                                   ("systemctl", "start", "wg-quick@wgvpc0.service")]
+    assert ("ip", "link", "add", "dev", "wgvpc0", "type", "wireguard") not in fake.commands
+    assert "PrivateKey = %s\n" % PRIVATE in (tmp_path / "wireguard" / "wgvpc0.conf").read_text()
+
+
+@pytest.mark.parametrize("implementation", ["kernel", "userspace"])
+def test_an_implementation_asked_for_is_created_live_even_where_systemd_runs(run_module, tools, tmp_path,
+                                                                             implementation):
+    # wg-quick would pick the kernel's or wireguard-go itself
+    answers = no_kernel_wireguard() if implementation == "userspace" else {
+        READ[0]: [(1, "", 'Device "wgvpc0" does not exist.'), (0, LINK_DOWN, "")],
+        READ[1]: (0, DUMP_EMPTY, ""), READ[2]: (0, NO_ADDRESSES, "")}
+    fake = tools(answers, systemd=True)
+    one(run_module, server_args(tmp_path, peers=[], implementation=implementation))
+    assert ("systemctl", "start", "wg-quick@wgvpc0.service") not in fake.commands
