@@ -32,6 +32,24 @@ options:
         where the hosts file of each namespace the registry lists is read (RV(live.namespaces)).
     type: path
     version_added: 0.3.0
+  unit_dir:
+    description:
+      - With O(registry), the directory of systemd unit files where the unit files matching O(unit_patterns) are read
+        (RV(live.units)), as P(fakevpc.vpc.systemd_units#module) would find them.
+    type: path
+    version_added: 0.3.0
+  unit_patterns:
+    description: With O(unit_dir), shell patterns of the unit file names to read (and whose states to read).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
+  unit_files:
+    description: With O(unit_dir), other files to read as P(fakevpc.vpc.systemd_units#module) would (the units' files).
+    type: list
+    elements: path
+    default: []
+    version_added: 0.3.0
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
   - fakevpc.vpc.namespace
@@ -122,6 +140,16 @@ live:
           and the content of its hosts file under O(netns_etc_dir) (C(hosts), null when there is none).
         - Null when the module does not run as root (only root may enter a namespace).
       type: dict
+    units:
+      description:
+        - With O(unit_dir), what P(fakevpc.vpc.systemd_units#module) would find of the unit files matching
+          O(unit_patterns) and of O(unit_files) (C(files), by path, those that exist, each as its C(sha256), C(mode)
+          and C(owner); a file this user cannot read has them null), the states of those units (C(states),
+          C(ActiveState) and C(UnitFileState) by unit; null where systemd does not run the host), what was read
+          (C(unit_dir), C(patterns), C(paths)) and by whom (C(owner), this user's uid and gid).
+        - The filter P(fakevpc.vpc.systemd_units_converged#filter) tells from it whether a call would change nothing.
+      type: dict
+      returned: with O(unit_dir)
 """
 
 import json
@@ -136,6 +164,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_host import (
     parse_routes,
 )
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import read_live
+from ansible_collections.fakevpc.vpc.plugins.module_utils._unit_files import read_units
 
 
 def read_networks(runner, namespace=None):
@@ -149,7 +178,9 @@ def read_networks(runner, namespace=None):
 
 def main():
     module = AnsibleModule(argument_spec=dict(namespace=dict(type="str"), registry=dict(type="path"),
-                                              netns_etc_dir=dict(type="path")),
+                                              netns_etc_dir=dict(type="path"), unit_dir=dict(type="path"),
+                                              unit_patterns=dict(type="list", elements="str", default=[]),
+                                              unit_files=dict(type="list", elements="path", default=[])),
                            supports_check_mode=True)
     namespace, path = module.params["namespace"], module.params["registry"]
     if namespace is not None and not names.is_namespace_name(namespace):
@@ -163,6 +194,12 @@ def main():
         except ValueError as error:
             module.fail_json(msg="registry: %s is not JSON: %s" % (path, error))
         result["live"] = read_live(runner.run, result["registry"], module.params["netns_etc_dir"])
+        if module.params["unit_dir"] is not None:
+            try:
+                result["live"]["units"] = read_units(runner.run, module.params["unit_dir"], module.params["unit_patterns"],
+                                                     module.params["unit_files"], result["live"]["systemd"])
+            except ValueError as error:
+                module.fail_json(msg="unit_dir: %s" % error)
     module.exit_json(changed=False, **result)
 
 

@@ -167,29 +167,22 @@ reloaded:
   elements: str
 """
 
-import fnmatch
 import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.common.text.converters import to_text
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _unit_files as unit_files
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import make_directories, replace_file
-from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import int_in_range
 
-UNIT_NAME_CHARACTER = r"[A-Za-z0-9:_.@\\-]"
-# A unit name systemctl cannot take for an option: no leading '-', no '/'.
-UNIT_NAME = re.compile(r"[A-Za-z0-9:_@\\]%s*\.[a-z]+" % UNIT_NAME_CHARACTER)
-OCTAL_MODE = re.compile(r"[0-7]{3,4}")
-UNIT_MODE = 0o644
 DIRECTORY_MODE = 0o755
-RUNNING = ("active", "activating", "reloading")
-ENABLED = ("enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient")
 RESULT_LISTS = ("written", "removed", "pruned", "enabled", "started", "restarted", "reloaded")
 
 
 class SystemdUnits:
-    """Read every file and the units' state, compare with the wanted ones, act on the difference only."""
+    """Read every file and the units' state, compare with the wanted ones, act on the difference only (the reading
+    and the comparison are _unit_files', shared with the read that can prove a call unneeded)."""
 
     def __init__(self, module, runner):
         self.module = module
@@ -201,74 +194,42 @@ class SystemdUnits:
         self.diff = []
 
     # -- wanted state -------------------------------------------------------------------------
-    def parse_mode(self, value, where):
-        if int_in_range(value, 0, 0o7777):
-            return value
-        if isinstance(value, str) and OCTAL_MODE.fullmatch(value):
-            return int(value, 8)
-        self.module.fail_json(msg="%s: mode must be an octal string such as \"0644\", got %r" % (where, value))
-
-    def absolute_path(self, path, where):
-        if not os.path.isabs(path):
-            self.module.fail_json(msg="%s: %r is not an absolute path" % (where, path))
-        return os.path.normpath(path)
-
     def wanted_files(self):
         """Every file to write, as dicts (path, content bytes, mode, unit), unit files first for each unit."""
-        files, paths = [], set()
-        for position, unit in enumerate(self.params["units"]):
-            where = "units[%d]" % position
-            if not UNIT_NAME.fullmatch(unit["name"]):
-                self.module.fail_json(msg="%s: %r is not a unit file name" % (where, unit["name"]))
-            unit_files = [{"path": os.path.join(self.unit_dir, unit["name"]), "content": unit["content"],
-                           "mode": UNIT_MODE, "where": where}]
-            for index, extra in enumerate(unit["files"]):
-                extra_where = "%s.files[%d]" % (where, index)
-                unit_files.append({"path": self.absolute_path(extra["path"], extra_where), "content": extra["content"],
-                                   "mode": self.parse_mode(extra["mode"], extra_where), "where": extra_where})
-            for wanted in unit_files:
-                if wanted["path"] in paths:
-                    self.module.fail_json(msg="%s: %s is listed twice" % (wanted["where"], wanted["path"]))
-                paths.add(wanted["path"])
-                files.append({"path": wanted["path"], "content": to_bytes(wanted["content"]),
-                              "mode": wanted["mode"], "unit": unit["name"]})
-        return files
+        try:
+            return unit_files.wanted_files(self.params["units"], self.unit_dir)
+        except unit_files.UnitFilesError as error:
+            self.module.fail_json(msg=str(error))
 
     def files_to_remove(self, wanted_paths):
         paths = []
         for position, path in enumerate(self.params["remove_files"]):
-            path = self.absolute_path(path, "remove_files[%d]" % position)
+            where = "remove_files[%d]" % position
+            try:
+                path = unit_files.absolute_path(path, where)
+            except unit_files.UnitFilesError as error:
+                self.module.fail_json(msg=str(error))
             if path in wanted_paths:
-                self.module.fail_json(msg="remove_files[%d]: %s is also a file to write" % (position, path))
+                self.module.fail_json(msg="%s: %s is also a file to write" % (where, path))
             if os.path.lexists(path):
                 paths.append(path)
         return paths
 
     def units_to_prune(self, wanted_units):
         patterns = self.params["prune_patterns"]
-        for position, pattern in enumerate(patterns):
-            if "/" in pattern:
-                self.module.fail_json(msg="prune_patterns[%d]: %r is a path, not a file name pattern" % (position, pattern))
-        if not patterns or not os.path.isdir(self.unit_dir):
-            return []
-        return sorted(name for name in os.listdir(self.unit_dir)
-                      if name not in wanted_units and any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns))
+        try:
+            unit_files.check_prune_patterns(patterns)
+        except unit_files.UnitFilesError as error:
+            self.module.fail_json(msg=str(error))
+        return unit_files.prunable(unit_files.unit_file_names(self.unit_dir), patterns, wanted_units)
 
     # -- files --------------------------------------------------------------------------------
     def read_file(self, path):
         """The file at path as a dict (content bytes, mode, owner), or None when it does not exist."""
         try:
-            with open(path, "rb") as handle:
-                status = os.fstat(handle.fileno())
-                return {"content": handle.read(), "mode": status.st_mode & 0o7777, "owner": (status.st_uid, status.st_gid)}
-        except FileNotFoundError:
-            return None
+            return unit_files.read_file(path)
         except OSError as error:
             self.module.fail_json(msg="cannot read %s: %s" % (path, error))
-
-    def is_current(self, live, wanted):
-        return (live is not None and live["content"] == wanted["content"] and live["mode"] == wanted["mode"]
-                and live["owner"] == self.owner)
 
     def in_unit_dir(self, path):
         return path.startswith(self.unit_dir + os.sep)
@@ -309,7 +270,7 @@ class SystemdUnits:
         rc, stdout, stderr = self.runner.run("systemctl", verb, *(options + tuple(units)), check_rc=False)
         if rc != 0:
             failed = [unit for unit in units
-                      if re.search("(?<!%s)%s" % (UNIT_NAME_CHARACTER, re.escape(unit)), stderr)] or units
+                      if re.search("(?<!%s)%s" % (unit_files.UNIT_NAME_CHARACTER, re.escape(unit)), stderr)] or units
             msg = "systemctl %s failed for %s: %s" % (verb, ", ".join(failed), (stderr or stdout).strip())
             if verb != "enable":
                 msg += "; see journalctl -u %s" % " -u ".join(failed)
@@ -317,13 +278,10 @@ class SystemdUnits:
 
     def unit_states(self, names):
         """{name: {"ActiveState": ..., "UnitFileState": ...}} from one `systemctl show`, in the order of names."""
-        _rc, stdout, _stderr = self.runner.run("systemctl", "show", "-p", "Id,ActiveState,UnitFileState", *names)
-        blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-                  for block in stdout.strip().split("\n\n")]
-        if len(blocks) != len(names):
-            self.module.fail_json(msg="systemctl show answered for %d units instead of %d" % (len(blocks), len(names)),
-                                  stdout=stdout)
-        return dict(zip(names, blocks))
+        try:
+            return unit_files.unit_states(self.runner.run, names)
+        except ValueError as error:
+            self.module.fail_json(msg=str(error))
 
     # -- entry point --------------------------------------------------------------------------
     def apply(self):
@@ -334,7 +292,7 @@ class SystemdUnits:
         stale = []
         for wanted in wanted_files:
             live = self.read_file(wanted["path"])
-            if not self.is_current(live, wanted):
+            if not unit_files.is_current(unit_files.digest(live), wanted, self.owner):
                 stale.append(wanted)
                 self.add_diff(wanted["path"], live, wanted)
         pruned = self.units_to_prune(on_change)
@@ -364,9 +322,9 @@ class SystemdUnits:
     def apply_states(self, on_change, changed_units):
         states = self.unit_states(list(on_change))
         for name, state in states.items():
-            if state.get("UnitFileState") not in ENABLED:
+            if unit_files.needs_enable(state):
                 self.result["enabled"].append(name)
-            if state.get("ActiveState") not in RUNNING:
+            if unit_files.needs_start(state):
                 self.result["started"].append(name)
             elif name in changed_units:
                 self.result[on_change[name] + "ed"].append(name)

@@ -80,3 +80,18 @@ def test_with_the_registry_it_reads_what_is_live_of_it(run_module, commands, tmp
     assert not failed and len(commands) == 2  # no namespace listed, none read
     assert result["live"]["namespaces"] == {} and result["live"]["systemd"] is True
     assert result["live"]["ip_forward"] in ("0", "1")
+
+
+def test_with_a_unit_dir_it_reads_the_units_as_systemd_units_would_find_them(run_module, commands, tmp_path, monkeypatch):
+    registry, units, script = tmp_path / "registry.json", tmp_path / "units", tmp_path / "netns-vpc-up"
+    units.mkdir()
+    (units / "netns-vpc.service").write_text("[Service]\n")
+    (units / "sshd.service").write_text("[Service]\n")
+    monkeypatch.setattr(_netns_live, "SYSTEMD_DIR", str(tmp_path / "no-systemd"))
+    result, failed = run_module(host_networks, {"registry": str(registry), "unit_dir": str(units),
+                                                "unit_patterns": ["netns-vpc.service", "netns-vpc-app-*.service"],
+                                                "unit_files": [str(script)]}, check_mode=True)
+    assert not failed and result["changed"] is False and len(commands) == 2  # without systemd, no systemctl show
+    read = result["live"]["units"]
+    assert list(read["files"]) == [str(units / "netns-vpc.service")] and read["states"] is None
+    assert read["files"][str(units / "netns-vpc.service")]["mode"] == 0o644 and read["paths"] == [str(script)]
