@@ -64,6 +64,19 @@ def running_pid(pid_file):
     return pid if os.fsencode(pid_file) in argv else None
 
 
+def process_report(pid):
+    """How a process stands, from /proc: its state and the CPU time it has used (a VM silent on its console that
+    used no CPU never ran its guest; one that used minutes ran it), or why that cannot be told."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return "qemu (pid %d) is gone" % pid
+    ticks = os.sysconf("SC_CLK_TCK")
+    return "qemu (pid %d): state %s, %.1f s of CPU (user %.1f, system %.1f)" % (
+        pid, fields[0], (int(fields[11]) + int(fields[12])) / ticks, int(fields[11]) / ticks, int(fields[12]) / ticks)
+
+
 def serial_tail(path, lines=SERIAL_TAIL_LINES):
     """Return the last lines of a serial console log, without terminal escapes."""
     try:
@@ -421,10 +434,11 @@ def cmd_wait(args):
         if time.time() >= deadline:
             break
         time.sleep(1)
-    raise LabError("%s: no SSH login on %s:%d after %d s (%s). Last lines of its serial console %s:\n%s"
+    pid = running_pid(paths["pid"])
+    raise LabError("%s: no SSH login on %s:%d after %d s (%s); %s. Last lines of its serial console %s:\n%s"
                    % (server["name"], spec["listen"], server["ssh_port"],
-                      time.time() - os.path.getmtime(paths["pid"]), spec["accel"].upper(), paths["serial"],
-                      serial_tail(paths["serial"])))
+                      time.time() - os.path.getmtime(paths["pid"]), spec["accel"].upper(),
+                      process_report(pid) if pid else "qemu is gone", paths["serial"], serial_tail(paths["serial"])))
 
 
 # --- stop and destroy ---------------------------------------------------------------------------

@@ -100,3 +100,9 @@ def test_a_server_behind_nat_gets_no_wireguard_forward_and_its_port_is_not_check
         spec["servers"][1]["wg_port"] = sock.getsockname()[1]
         spec["servers"][1]["ssh_port"] = free_udp_port()
         qemu_lab.check_ports(dict(spec, tcp_forwards=[]), to_start=["server2"])
+
+
+def test_a_vm_that_never_answered_is_reported_with_its_state_and_cpu_time():
+    report = qemu_lab.process_report(os.getpid())
+    assert report.startswith("qemu (pid %d): state R, " % os.getpid()) and " s of CPU (user " in report
+    assert qemu_lab.process_report(2 ** 22 + 1) == "qemu (pid %d) is gone" % (2 ** 22 + 1)
