@@ -16,13 +16,20 @@ def run(*argv):
     return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
 
+def boot_time():
+    """Unix time of this boot, in whole seconds, as the kernel keeps it (/proc/stat btime): the same in every
+    snapshot of one boot, where time.time() - time.monotonic() moves by microseconds from one read to the next."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("btime "))
+
+
 def unit_start(interface):
-    """Unix time at which wg-quick@interface became active on this boot, or None."""
+    """Unix time at which wg-quick@interface became active on this boot (to the second the boot time has), or None."""
     value = run("systemctl", "show", "--value", "-p", "ActiveEnterTimestampMonotonic", "wg-quick@%s.service" % interface)
     monotonic_us = int(value.strip() or 0)
     if not monotonic_us:
         return None
-    return time.time() - time.monotonic() + monotonic_us / 1e6
+    return boot_time() + monotonic_us / 1e6
 
 
 def peer_state(interface):
