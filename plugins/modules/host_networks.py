@@ -145,7 +145,8 @@ live:
         - With O(unit_dir), what P(fakevpc.vpc.systemd_units#module) would find of the unit files matching
           O(unit_patterns) and of O(unit_files) (C(files), by path, those that exist, each as its C(sha256), C(mode)
           and C(owner); a file this user cannot read has them null), the states of those units (C(states),
-          C(ActiveState) and C(UnitFileState) by unit; null where systemd does not run the host), what was read
+          C(ActiveState) and C(UnitFileState) by unit; null where systemd does not run the host or C(systemctl) cannot
+          tell, as for another user than root on a host without D-Bus), what was read
           (C(unit_dir), C(patterns), C(paths)) and by whom (C(owner), this user's uid and gid).
         - The filter P(fakevpc.vpc.systemd_units_converged#filter) tells from it whether a call would change nothing.
       type: dict

@@ -38,7 +38,7 @@ def host(tmp_path):
     (unit_dir / "other.service").write_text("not ours")
     commands = []
 
-    def run(*argv):
+    def run(*argv, **kwargs):
         commands.append(argv)
         return 0, "\n\n".join("Id=%s\nActiveState=active\nUnitFileState=enabled" % name for name in argv[4:]), ""
     return unit_dir, script, run, commands
@@ -130,3 +130,12 @@ def test_wanted_units_are_checked_as_the_module_checks_them(host):
                   str(unit_dir))
     with pytest.raises(UnitFilesError, match=r"prune_patterns\[0\]: '/etc/x' is a path"):
         converged(None, [], str(unit_dir), prune_patterns=["/etc/x"])
+
+
+def test_states_systemctl_cannot_tell_are_unknown_and_prove_nothing(host):
+    # as another user than root on a host without D-Bus: "Failed to connect to bus"
+    unit_dir, script, _run, _commands = host
+    live = read_units(lambda *argv, **kwargs: (1, "", "Failed to connect to bus: No such file or directory"),
+                      str(unit_dir), PATTERNS, [script], True)
+    assert live["states"] is None
+    assert not is_converged(host, live) and is_converged(host, live, systemctl=False)
