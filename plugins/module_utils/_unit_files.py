@@ -132,6 +132,11 @@ def unit_states(run, names):
     if not names:
         return {}
     _rc, stdout, _stderr = run("systemctl", "show", "-p", "Id,ActiveState,UnitFileState", *names)
+    return parse_states(stdout, names)
+
+
+def parse_states(stdout, names):
+    """{name: state} from the output of `systemctl show` for names; ValueError when it answers for another number."""
     blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
               for block in stdout.strip().split("\n\n")]
     if len(blocks) != len(names):
@@ -166,9 +171,10 @@ def read_states(run, names):
     if not names:
         return {}
     rc, stdout, _stderr = run("systemctl", "show", "-p", "Id,ActiveState,UnitFileState", *names, check_rc=False)
-    if rc != 0:
+    try:
+        return parse_states(stdout, names) if rc == 0 else None
+    except ValueError:
         return None
-    return unit_states(lambda *argv: (rc, stdout, ""), names)
 
 
 # -- whether a call would change nothing (pure) -----------------------------------------------------------------------
