@@ -196,11 +196,8 @@ def main():
             module.fail_json(msg="registry: %s is not JSON: %s" % (path, error))
         result["live"] = read_live(runner.run, result["registry"], module.params["netns_etc_dir"])
         if module.params["unit_dir"] is not None:
-            try:
-                result["live"]["units"] = read_units(runner.run, module.params["unit_dir"], module.params["unit_patterns"],
-                                                     module.params["unit_files"], result["live"]["systemd"])
-            except ValueError as error:
-                module.fail_json(msg="unit_dir: %s" % error)
+            result["live"]["units"] = read_units(runner.run, module.params["unit_dir"], module.params["unit_patterns"],
+                                                 module.params["unit_files"], result["live"]["systemd"])
     module.exit_json(changed=False, **result)
 
 
