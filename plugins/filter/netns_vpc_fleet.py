@@ -23,16 +23,9 @@ description:
   - Returns, per host, the VPCs the single-host plan builds there and the remote subnets it routes; the prefixes
     each pair's tunnel carries (for P(fakevpc.vpc.wg_mesh_plan#filter)); the names of the apps; and the fleet's
     subnet x subnet matrix, each row on the server of its source subnet.
+extends_documentation_fragment:
+  - fakevpc.vpc.hostvars
 options:
-  _input:
-    description: The C(hostvars) of the play.
-    type: dict
-    required: true
-  hosts:
-    description: The inventory hostnames of the group, usually C(groups['vpc']) (never C(ansible_play_hosts)).
-    type: list
-    elements: str
-    required: true
   iface_ip_offset:
     description: The mesh's C(wg_mesh_iface_ip_offset), for its own C(192.168) ranges.
     type: int

@@ -16,20 +16,12 @@ description:
   - Fails naming two hosts and their two directories when they do not (two inventory sources given with two C(-i),
     each with its own C(wg_keys)); the keys would otherwise be looked for, and created, in whichever directory the
     first host of the run resolves, and new keys break every tunnel.
+extends_documentation_fragment:
+  - fakevpc.vpc.hostvars
+  - fakevpc.vpc.hostvars.host
 options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
-  hosts:
-    description: The inventory hostnames of the mesh group.
-    type: list
-    elements: str
-    required: true
   host:
     description: The host evaluating the filter (C(inventory_hostname)), whose resolved O(key_dir) is used for it.
-    type: str
-    required: true
   key_dir:
     description: The value of C(wg_mesh_key_dir) for O(host), role default and play variables included.
     type: str

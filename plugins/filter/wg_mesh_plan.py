@@ -28,11 +28,9 @@ description:
     their IPv6 spelling are the same endpoint.
   - A name is one lowercase DNS label, not all digits and not C(localhost); C(<name>.<domain>) fits 253
     characters. The domain's labels are lowercase, its last label is not all digits nor C(localhost).
+extends_documentation_fragment:
+  - fakevpc.vpc.hostvars
 options:
-  _input:
-    description: The C(hostvars) of the play.
-    type: dict
-    required: true
   hosts:
     description:
       - The inventory hostnames of the mesh, usually C(groups['vpc']). Never C(ansible_play_hosts),
@@ -49,9 +47,6 @@ options:
         in each of its pairs the other side listens, and a pair where neither side can be dialled goes through
         the relay. Default V(true).
       - C(wg_mesh_state) V(absent) leaves the host out of the plan (it is being removed); default V(present).
-    type: list
-    elements: str
-    required: true
   iface_ip_offset:
     description: Third octet of the subnet of server 1; server A uses C(192.168.(offset+A-1\).0/24).
     type: int

@@ -16,20 +16,10 @@ description:
     of the mesh); none (empty, or not set) is an empty list.
   - Fails naming the variable and the value for a name that is not a server of the mesh (an external peer, a server
     leaving it, an unknown or misspelt host), and naming two hosts when they ask for different rotations.
+extends_documentation_fragment:
+  - fakevpc.vpc.hostvars
+  - fakevpc.vpc.hostvars.host
 options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
-  hosts:
-    description: The inventory hostnames of the mesh group.
-    type: list
-    elements: str
-    required: true
-  host:
-    description: The host evaluating the filter (C(inventory_hostname)).
-    type: str
-    required: true
   request:
     description: The value of C(wg_mesh_rotate) for O(host).
     type: raw

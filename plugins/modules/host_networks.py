@@ -55,7 +55,6 @@ extends_documentation_fragment:
   - fakevpc.vpc.namespace
 attributes:
   check_mode:
-    support: full
     details: Never changes anything.
   diff_mode:
     support: none

@@ -47,10 +47,7 @@ options:
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: One before/after diff for each file that changes.
 seealso:
   - module: ansible.builtin.blockinfile

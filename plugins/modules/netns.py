@@ -71,11 +71,6 @@ options:
     version_added: 0.3.0
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 author:
   - fakevpc developers (@fakevpc)
 """

@@ -57,10 +57,7 @@ options:
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: The registry and the host's settings, before and after.
 author:
   - fakevpc developers (@fakevpc)

@@ -104,10 +104,7 @@ options:
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: The chain's rules and jumps, before and after.
 notes:
   - IPv4 only (C(iptables)); the comment match needs the C(xt_comment) kernel module, present in every

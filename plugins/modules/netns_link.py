@@ -103,10 +103,7 @@ extends_documentation_fragment:
   - fakevpc.vpc.attributes
   - fakevpc.vpc.namespace
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: The managed properties of the link, before and after.
 author:
   - fakevpc developers (@fakevpc)

@@ -91,10 +91,8 @@ extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
   check_mode:
-    support: full
     details: C(systemctl show) still runs in check mode, to tell which units would be enabled, started, restarted or reloaded.
   diff_mode:
-    support: full
     details: One before/after entry per file written or removed, its mode in the header.
 notes:
   - Files are owned by the user the module runs as (root, with C(become)).

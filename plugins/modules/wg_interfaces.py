@@ -165,10 +165,7 @@ options:
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: One diff per interface that changes or goes, in C(wg-quick) form, keys hidden.
 notes:
   - Interface addresses get their connected routes from the kernel; the module adds only the routes of O(interfaces[].routes).

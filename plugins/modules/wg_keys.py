@@ -91,10 +91,7 @@ options:
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: The diff lists the key files that would be created, never their content.
 author:
   - fakevpc developers (@fakevpc)

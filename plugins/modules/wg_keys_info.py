@@ -32,7 +32,6 @@ extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
   check_mode:
-    support: full
     details: It only reads.
   diff_mode:
     support: none

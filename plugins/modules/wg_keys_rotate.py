@@ -70,10 +70,7 @@ options:
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: The diff lists the key files staged or replaced, never their content.
 seealso:
   - module: fakevpc.vpc.wg_keys

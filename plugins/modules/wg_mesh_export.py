@@ -47,10 +47,7 @@ options:
 extends_documentation_fragment:
   - fakevpc.vpc.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: The files that change, keys replaced by C((hidden)).
 author:
   - fakevpc developers (@fakevpc)
