@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The ping probes of the molecule scenarios (molecule/shared/tasks/probes_*.yml) and of the fleet test: read their logs.
 
-A probe is one `ping -D -n -i 0.1` (ten requests a second, timestamped) from one server to another by name; its
-log is fetched to <record>/<phase>/<source>/<target>.log. molecule/default's verify and the fleet test import this
+A probe is one `ping -D -n -i 0.1` (ten requests a second, timestamped) from one server to another by name, once
+a first request of its echo flow was answered (molecule/shared/files/probe.sh says why); its log is fetched to
+<record>/<phase>/<source>/<target>.log. molecule/default's verify and the fleet test import this
 module; molecule/wg_mesh_reboot's verify runs it as a command (it imports nothing of the package):
 
     python3 probe_log.py RECORD PHASE [--after UNIX_TIME]

@@ -46,8 +46,9 @@ def test_no_packet_lost_between_the_servers_a_change_does_not_involve(phase):
     lost = {repr(probe): probe.when_lost() for probe in judged if probe.lost}
     assert not lost, (
         "lost requests during %s, icmp_seq: unix time sent (about; the record, with each server's WireGuard "
-        "states and drop counters and the controller's UDP counters, is in %s; each server's capture of the "
-        "probes' first seconds and WireGuard's log, in its %s-capture/): %s"
+        "states and drop and conntrack counters and the controller's UDP counters, is in %s; each server's capture "
+        "of the probes' first seconds, WireGuard's log and the packets its kernel dropped (drops.txt), in its "
+        "%s-capture/): %s"
     ) % (
         phase, RECORD, phase, lost)
     # Answered up to its last second: nothing lost hides in the tail left out above.

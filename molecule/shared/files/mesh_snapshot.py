@@ -1,8 +1,9 @@
 """Print this server's mesh state as JSON: each WireGuard interface's ifindex, addresses, public key and
 peers (public keys only), each peer's endpoint, last handshake and bytes moved (the evidence when a ping is
 lost: which side had which session when), the wg-quick units' start times (unix time, this server's clock),
-/etc/hosts, and the kernel's drop counters (each link's errors and drops, /proc/net/snmp's IP, ICMP and UDP counters:
-a datagram this kernel dropped counts there, so two snapshots around a lost ping tell which side dropped it).
+/etc/hosts, and the kernel's drop counters (each link's errors and drops, /proc/net/snmp's IP, ICMP and UDP counters,
+connection tracking's: a datagram this kernel dropped counts there, so two snapshots around a lost ping tell which side
+dropped it).
 No private or preshared key is read: `wg show <if> dump` would print them.
 
 Runs on a lab server (as root) during the molecule side effect; the verify step compares snapshots."""
@@ -68,6 +69,19 @@ def snmp_counters():
     return counters
 
 
+def conntrack_counters():
+    """/proc/net/stat/nf_conntrack summed over the CPUs, or None where connection tracking is not loaded: insert_failed
+    and drop count the packets a clash of new entries dropped (../files/probe.sh tells when that happens to pings)."""
+    try:
+        with open("/proc/net/stat/nf_conntrack") as stream:
+            lines = stream.read().splitlines()
+    except FileNotFoundError:
+        return None
+    names = lines[0].split()
+    return dict((name, sum(int(line.split()[column], 16) for line in lines[1:])) for column, name in enumerate(names)
+                if name != "entries")
+
+
 interfaces = {}
 for link in json.loads(run("ip", "-j", "address", "show", "type", "wireguard")):
     name = link["ifname"]
@@ -90,4 +104,5 @@ print(json.dumps({
     "hosts": hosts_text,
     "links_dropped": links_dropped(),
     "snmp": snmp_counters(),
+    "conntrack": conntrack_counters(),
 }, sort_keys=True))
