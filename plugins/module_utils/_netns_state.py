@@ -12,6 +12,7 @@ A private module of the fakevpc.vpc collection: its interface may change without
 from __future__ import annotations
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 
 # What ip (and so ip netns exec) prints when the named namespace does not exist.
 MISSING_NAMESPACE = "Cannot open network namespace"
@@ -52,9 +53,16 @@ def batch_params(module, key, options, name_key, problem):
     return items
 
 
-def run_one_or_batch(module, key, options, name_key, problem, make):
-    """Run the module's one thing (its own options), or each item of its list option key; make(params) is the
-    State of one thing; problem(params) as for batch_params. Exits."""
+def run_one_or_batch(module, key, options, name_key, problem, read, state):
+    """Run the module's one thing (its own options), or each item of its list option key: state(module, runner,
+    live, params) is the State of one thing, with one command runner and one read of the host, read(module, runner),
+    for all of them; problem(params) as for batch_params. Exits."""
+    runner = CommandRunner(module)
+    live = read(module, runner)
+
+    def make(params):
+        return state(module, runner, live, params)
+
     if module.params[key] is not None:
         run_batch(module, [make(params) for params in batch_params(module, key, options, name_key, problem)], key)
     message = problem(module.params)

@@ -182,7 +182,6 @@ chains_removed:
 import json
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_rules as rules_lib
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, ReadOnce, run_one_or_batch
@@ -484,9 +483,7 @@ def main():
         mutually_exclusive=[("chains", option) for option in ("chain", "namespace")],
         supports_check_mode=True,
     )
-    runner = CommandRunner(module)
-    live = LiveTables(module, runner)
-    run_one_or_batch(module, "chains", CHAIN_OPTIONS, "chain", chain_problem, lambda params: OwnChain(module, runner, live, params))
+    run_one_or_batch(module, "chains", CHAIN_OPTIONS, "chain", chain_problem, LiveTables, OwnChain)
 
 
 if __name__ == "__main__":

@@ -172,7 +172,6 @@ import ipaddress
 import json
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, ReadOnce, run_one_or_batch
 from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
@@ -497,9 +496,7 @@ def main():
         mutually_exclusive=[("links", option) for option in LINK_OPTIONS if "default" not in LINK_OPTIONS[option]],
         supports_check_mode=True,
     )
-    runner = CommandRunner(module)
-    live = LiveLinks(module, runner)
-    run_one_or_batch(module, "links", LINK_OPTIONS, "name", link_problem, lambda params: Link(module, runner, live, params))
+    run_one_or_batch(module, "links", LINK_OPTIONS, "name", link_problem, LiveLinks, Link)
 
 
 if __name__ == "__main__":
