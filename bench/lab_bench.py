@@ -360,7 +360,8 @@ def bench_netns_vpc(ansible, lab, strategies, repeat, first_runs, log, results):
             for _run in range(max(first_runs, 1)):
                 removal.append(ansible.play("netns removal run", NETNS_PLAYBOOK, strategy, removal_vars, inventories))
                 first.append(ansible.play("netns first run", NETNS_PLAYBOOK, strategy, inventories=inventories))
-                results[strategy].update(first=median_run(first), removal=median_run(removal))
+                results[strategy].update(first=median_run(first), first_profile=task_profile(first),
+                                         removal=median_run(removal))
                 log.checkpoint()
             rerun = []
             for _run in range(repeat):
@@ -549,14 +550,15 @@ def convergence_table(title, runs, rows, lines):
             for s in strategies))
     lines.append("%-44s" % "changed tasks in the reruns (0: idempotent)" + "".join(
         "%24s" % (",".join(map(str, runs[s]["rerun"]["changed"])) if s in measured else "-") for s in strategies))
-    for strategy in measured:
-        profile = runs[strategy]["rerun_profile"]
-        lines += ["", "### idempotent rerun, %s: where its %.1f s go (median per task)" % (strategy, profile["total"]),
-                  "%8.1f s  %s" % (profile["startup"], "ansible-playbook start-up (to the first play)")]
-        for task in profile["tasks"][:10]:
-            lines.append("%8.1f s  %s" % (task["seconds"], task["task"]))
-        others = profile["tasks"][10:]
-        lines.append("%8.1f s  the other %d tasks" % (sum(task["seconds"] for task in others), len(others)))
+    for key, run in (("first_profile", "first run"), ("rerun_profile", "idempotent rerun")):
+        for strategy in [s for s in strategies if key in runs[s]]:
+            profile = runs[strategy][key]
+            lines += ["", "### %s, %s: where its %.1f s go (median per task)" % (run, strategy, profile["total"]),
+                      "%8.1f s  %s" % (profile["startup"], "ansible-playbook start-up (to the first play)")]
+            for task in profile["tasks"][:10]:
+                lines.append("%8.1f s  %s" % (task["seconds"], task["task"]))
+            others = profile["tasks"][10:]
+            lines.append("%8.1f s  the other %d tasks" % (sum(task["seconds"] for task in others), len(others)))
 
 
 def report(machine, started, ended, loads, convergence, dataplane, services, vpc, repeat, first_runs, netns=None):
