@@ -24,6 +24,8 @@ options:
     description:
       - The path of a JSON file to read along, the registry of the C(fakevpc.vpc.netns_vpc) role (as
         P(fakevpc.vpc.netns_host_settings#module) keeps it), returned as RV(registry).
+      - A registry that exists but that the user the module runs as cannot read fails the module, naming the file and
+        the user (a read without C(become) needs read access to it).
     type: path
     version_added: 0.3.0
   netns_etc_dir:
@@ -153,6 +155,7 @@ live:
 """
 
 import json
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
@@ -193,6 +196,10 @@ def main():
             result["registry"] = read_json_object(path) or {}
         except ValueError as error:
             module.fail_json(msg="registry: %s is not JSON: %s" % (path, error))
+        except OSError as error:
+            module.fail_json(msg="registry: %s cannot be read by uid %d (%s); a validation play reads it without become, "
+                                 "so the login needs read access to it and its directories, as the role leaves them "
+                                 "(mode 0644 in 0755 directories)" % (path, os.geteuid(), error.strerror))
         result["live"] = read_live(runner.run, result["registry"], module.params["netns_etc_dir"])
         if module.params["unit_dir"] is not None:
             result["live"]["units"] = read_units(runner.run, module.params["unit_dir"], module.params["unit_patterns"],

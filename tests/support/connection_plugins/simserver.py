@@ -14,7 +14,8 @@ description:
     an anchor process, the PID 1 of a simulated server created by C(tests/support/simnet.py).
   - Files are copied in and out by commands run inside the server, so paths that are bind mounts
     of that server (for example C(/etc/wireguard)) are honoured.
-  - The controller must run as root. C(become) is not supported (it is not needed).
+  - The controller must run as root. C(become) is not supported; every command runs as root, or every command as
+    O(simserver_user).
 author: fakevpc developers
 options:
   simserver_pid:
@@ -23,6 +24,14 @@ options:
     required: true
     vars:
       - name: ansible_simserver_pid
+  simserver_user:
+    description:
+      - A user of the machine to run every command as (C(setpriv), with that user's groups and a fresh environment),
+        as a login without C(become) on a real server would; by default root.
+      - Commands then need a Python the user can run and no remote temporary directory (use pipelining).
+    type: str
+    vars:
+      - name: ansible_simserver_user
   nsenter_path:
     description: Path of the C(nsenter) program on the controller.
     type: str
@@ -32,11 +41,12 @@ options:
 extends_documentation_fragment:
   - connection_pipelining
 notes:
-  - The remote user is ignored; commands run as the user of the controller (root).
+  - The remote user is ignored; commands run as the user of the controller (root), or as O(simserver_user).
 """
 
 import getpass
 import os
+import pwd
 import shutil
 import subprocess
 
@@ -58,6 +68,7 @@ class Connection(ConnectionBase):
         super().__init__(*args, **kwargs)
         self._pid = None
         self._nsenter = None
+        self._user = []
 
     def _connect(self):
         if not self._connected:
@@ -69,16 +80,26 @@ class Connection(ConnectionBase):
                 raise AnsibleConnectionFailure('nsenter not found')
             self._pid = pid
             self._nsenter = nsenter
-            try:
-                self._play_context.remote_user = getpass.getuser()
-            except KeyError:
-                self._play_context.remote_user = ''
+            user = self.get_option('simserver_user')
+            if user:
+                try:
+                    entry = pwd.getpwnam(user)
+                except KeyError:
+                    raise AnsibleConnectionFailure('simserver_user %r is not a user of this machine' % user)
+                self._user = ['setpriv', '--reuid=%d' % entry.pw_uid, '--regid=%d' % entry.pw_gid, '--init-groups',
+                              '--reset-env', '--']
+                self._play_context.remote_user = user
+            else:
+                try:
+                    self._play_context.remote_user = getpass.getuser()
+                except KeyError:
+                    self._play_context.remote_user = ''
             display.vvv('ESTABLISH SIMSERVER CONNECTION TO PID %d' % pid, host=self._play_context.remote_addr)
             self._connected = True
         return self
 
     def _argv(self, argv):
-        return [self._nsenter, '--target=%d' % self._pid, '--mount', '--uts', '--net', '--pid', '--'] + list(argv)
+        return [self._nsenter, '--target=%d' % self._pid, '--mount', '--uts', '--net', '--pid', '--'] + self._user + list(argv)
 
     def _run(self, argv, in_data=None):
         self._connect()

@@ -68,6 +68,11 @@ def test_reads_the_registry_along_in_the_same_call(run_module, commands, tmp_pat
     registry.write_text("{not json")
     result, failed = run_module(host_networks, {"registry": str(registry)})
     assert failed and result["msg"].startswith("registry: %s is not JSON" % registry)
+    registry.unlink()
+    registry.mkdir()
+    result, failed = run_module(host_networks, {"registry": str(registry)})
+    assert failed and result["msg"].startswith("registry: %s cannot be read by uid 0 (Is a directory); a validation "
+                                               "play reads it without become" % registry)
     result, failed = run_module(host_networks, {})
     assert not failed and "registry" not in result
 
