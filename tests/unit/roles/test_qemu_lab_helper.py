@@ -6,7 +6,9 @@ port, a missing tool, a pid file that names another process; and the serial cons
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import json
 import os
 import socket
 
@@ -106,3 +108,38 @@ def test_a_vm_that_never_answered_is_reported_with_its_state_and_cpu_time():
     report = qemu_lab.process_report(os.getpid())
     assert report.startswith("qemu (pid %d): state R, " % os.getpid()) and " s of CPU (user " in report
     assert qemu_lab.process_report(2 ** 22 + 1) == "qemu (pid %d) is gone" % (2 ** 22 + 1)
+
+
+@pytest.mark.parametrize("console, restarts", [
+    ("[   62.39] nvme nvme0: I/O 222 QID 1 timeout, reset controller\n", 1),
+    ("[   31.67] nvme nvme0: I/O 222 (I/O Cmd) QID 1 timeout, aborting\n", 0),  # not yet given up on
+    ("[    1.36] nvme nvme0: 1/0/0 default/read/poll queues\n", 0),
+])
+def test_a_vm_whose_disk_never_answers_is_started_again_once_and_said_so(tmp_path, monkeypatch, console, restarts):
+    spec = {"state_dir": str(tmp_path), "ssh_timeout": 60, "listen": "127.0.0.1", "qemu": "qemu-system-x86_64",
+            "servers": [{"name": "server2", "ssh_port": 5102}]}
+    (tmp_path / "lab.json").write_text(json.dumps(spec))
+    paths = qemu_lab.vm_paths(str(tmp_path), "server2")
+    with open(paths["serial"], "w", encoding="utf-8") as handle:
+        handle.write(console)
+    with open(paths["pid"], "w", encoding="ascii") as handle:
+        handle.write("4242\n")
+    calls, answers = [], iter([False, True])
+
+    def start_vm(spec, server):
+        calls.append(("start", server["name"], spec["qemu"]))
+        os.unlink(paths["serial"])  # as start_vm does: a new console
+    monkeypatch.setattr(qemu_lab, "running_pid", lambda pid_file: 4242)
+    monkeypatch.setattr(qemu_lab, "process_report", lambda pid: "qemu (pid %d): state S, 8.9 s of CPU" % pid)
+    monkeypatch.setattr(qemu_lab, "stop_vm", lambda state_dir, name: calls.append(("stop", name)))
+    monkeypatch.setattr(qemu_lab, "start_vm", start_vm)
+    monkeypatch.setattr(qemu_lab, "require_tool", lambda tool, package: "/usr/bin/" + tool)
+    monkeypatch.setattr(qemu_lab, "ssh_banner", lambda address, port: True)
+    monkeypatch.setattr(qemu_lab, "ssh_login", lambda spec, server: next(answers))
+    monkeypatch.setattr(qemu_lab.time, "sleep", lambda seconds: None)
+    args = argparse.Namespace(spec=str(tmp_path / "lab.json"), name="server2", deadline=None, status="started")
+    result = qemu_lab.cmd_wait(args)
+    assert calls == [("stop", "server2"), ("start", "server2", "/usr/bin/qemu-system-x86_64")] * restarts
+    assert result["restarted"] is bool(restarts)
+    assert result["line"].endswith("(started again once: its disk never answered; qemu (pid 4242): state S, 8.9 s "
+                                   "of CPU)") is bool(restarts)
