@@ -27,6 +27,8 @@ OCTAL_MODE = re.compile(r"[0-7]{3,4}")
 UNIT_MODE = 0o644
 RUNNING = ("active", "activating", "reloading")
 ENABLED = ("enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient")
+# The states that the unit's links give, whatever its unit file says.
+LINKED = ("enabled", "enabled-runtime")
 
 
 # A file that exists but that this reader cannot read (a dangling link, no permission): never current.

@@ -16,9 +16,11 @@ description:
   - Units of O(unit_dir) that match O(prune_patterns) and are not listed are stopped, disabled and removed;
     then the files of O(remove_files) are removed.
   - Reads every file first and writes only those whose content, mode or owner differ, each through a
-    temporary file renamed over it. Runs C(systemctl daemon-reload) once, only when a unit file was written
-    or removed, and one C(systemctl show) for the state of every listed unit; each further C(systemctl)
-    verb runs once for all the units it applies to.
+    temporary file renamed over it. Runs one C(systemctl show) for the state of every listed unit, before any
+    change (so that check mode decides as a real run does). When a unit file was written or removed, it enables
+    and disables units without a reload (C(--no-reload)), then runs C(systemctl daemon-reload) once, before it
+    starts, restarts or reloads any unit; each further C(systemctl) verb runs once for all the units it applies
+    to.
   - With no unit listed and no unit file to prune or remove, runs no C(systemctl) command at all.
 requirements:
   - systemd (C(systemctl)) on the target, unless O(units) is empty and nothing matches O(prune_patterns), or
@@ -298,36 +300,43 @@ class SystemdUnits:
         removed_paths = pruned_paths + self.files_to_remove(set(wanted["path"] for wanted in wanted_files))
         for path in removed_paths:
             self.add_diff(path, self.read_file(path), None)
+        # The units' state is read before any change, as in check mode: what to enable and start follows from it.
+        states = self.unit_states(list(on_change)) if on_change and self.params["systemctl"] else {}
 
         for wanted in stale:
             if not self.module.check_mode:
                 self.write_file(wanted)
             self.result["written"].append(wanted["path"])
         self.result["pruned"] = pruned
-        self.systemctl("disable", pruned, "--now")
+        self.systemctl("disable", pruned, "--now", "--no-reload")
         for path in removed_paths:
             if not self.module.check_mode:
                 self.remove_file(path)
             self.result["removed"].append(path)
-        if not self.module.check_mode and self.params["systemctl"] and \
-                any(self.in_unit_dir(path) for path in self.result["written"] + removed_paths):
+        rewritten = set(wanted["unit"] for wanted in stale if wanted["path"] == os.path.join(self.unit_dir, wanted["unit"]))
+        self.plan_states(states, on_change, set(wanted["unit"] for wanted in stale), rewritten)
+        # One daemon-reload for the unit files written and removed and the units enabled and disabled above; a unit
+        # enabled alone reloads by itself.
+        reload = bool(pruned) or any(self.in_unit_dir(path) for path in self.result["written"] + removed_paths)
+        self.systemctl("enable", self.result["enabled"], *(["--no-reload"] if reload else []))
+        if reload and not self.module.check_mode and self.params["systemctl"]:
             self.runner.run("systemctl", "daemon-reload")
-
-        if on_change and self.params["systemctl"]:
-            self.apply_states(on_change, set(wanted["unit"] for wanted in stale))
+        for verb, listed in (("start", "started"), ("restart", "restarted"), ("reload", "reloaded")):
+            self.systemctl(verb, self.result[listed])
         return any(self.result.values())
 
-    def apply_states(self, on_change, changed_units):
-        states = self.unit_states(list(on_change))
+    def plan_states(self, states, on_change, changed_units, rewritten):
+        """Which units to enable, start, restart or reload, from their state before this call. The enablement of a
+        unit whose unit file this call rewrites is known only from its links (enabled); any other state of it
+        (static, indirect...) came from the old file."""
         for name, state in states.items():
-            if unit_files.needs_enable(state):
+            if unit_files.needs_enable(state) or (
+                    name in rewritten and state.get("UnitFileState") not in unit_files.LINKED):
                 self.result["enabled"].append(name)
             if unit_files.needs_start(state):
                 self.result["started"].append(name)
             elif name in changed_units:
                 self.result[on_change[name] + "ed"].append(name)
-        for verb, listed in (("enable", "enabled"), ("start", "started"), ("restart", "restarted"), ("reload", "reloaded")):
-            self.systemctl(verb, self.result[listed])
 
 
 def main():

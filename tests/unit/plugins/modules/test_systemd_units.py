@@ -101,10 +101,11 @@ def test_first_run_writes_everything_then_enables_and_starts_every_unit(run_modu
     fake = systemd()
     result, failed = run_module(systemd_units, service_args(tmp_path))
     assert not failed and result["changed"]
+    # The state read before any change; one daemon-reload, for the unit files and the links together.
     assert fake.commands == [
-        ("systemctl", "daemon-reload"),
         SHOW + (APP, SOCAT, RULES_UNIT),
-        ("systemctl", "enable", APP, SOCAT, RULES_UNIT),
+        ("systemctl", "enable", "--no-reload", APP, SOCAT, RULES_UNIT),
+        ("systemctl", "daemon-reload"),
         ("systemctl", "start", APP, SOCAT, RULES_UNIT),
     ]
     units, rules, script = tmp_path / "units", tmp_path / "etc/fakevpc/vpc-services.rules", tmp_path / "lib/fakevpc/vpc-services"
@@ -129,8 +130,18 @@ def test_a_changed_unit_is_rewritten_and_restarted_after_a_daemon_reload(run_mod
     fake = converged(run_module, systemd, tmp_path)
     result, failed = run_module(systemd_units, service_args(tmp_path, app=unit_text("app v2")))
     assert not failed and result["changed"]
-    assert fake.commands == [("systemctl", "daemon-reload"), SHOW + (APP, SOCAT, RULES_UNIT), ("systemctl", "restart", APP)]
+    assert fake.commands == [SHOW + (APP, SOCAT, RULES_UNIT), ("systemctl", "daemon-reload"), ("systemctl", "restart", APP)]
     assert result["written"] == [str(tmp_path / "units" / APP)] and result["restarted"] == [APP]
+
+
+def test_a_rewritten_unit_is_enabled_unless_its_links_say_it_is(run_module, systemd, tmp_path):
+    # Static (no [Install]) was the old unit file's state: the new one's [Install] is known only once enabled.
+    fake = converged(run_module, systemd, tmp_path)
+    fake.states[APP] = ("active", "static")
+    result, failed = run_module(systemd_units, service_args(tmp_path, app=unit_text("app v2")))
+    assert not failed and result["enabled"] == [APP] and result["restarted"] == [APP]
+    assert fake.mutating() == [("systemctl", "enable", "--no-reload", APP), ("systemctl", "daemon-reload"),
+                               ("systemctl", "restart", APP)]
 
 
 def test_a_changed_file_of_a_reload_unit_reloads_it_without_a_daemon_reload(run_module, systemd, tmp_path):
@@ -175,9 +186,9 @@ def test_units_no_longer_listed_are_stopped_disabled_and_removed_then_the_files_
     result, failed = run_module(systemd_units, args, diff=True)
     assert not failed and result["changed"]
     assert fake.commands == [
-        ("systemctl", "disable", "--now", SOCAT, RULES_UNIT),
-        ("systemctl", "daemon-reload"),
         SHOW + (APP,),
+        ("systemctl", "disable", "--now", "--no-reload", SOCAT, RULES_UNIT),
+        ("systemctl", "daemon-reload"),
     ]
     assert result["pruned"] == [SOCAT, RULES_UNIT]
     assert result["removed"] == [str(units / SOCAT), str(units / RULES_UNIT), str(rules), str(script)]
@@ -235,7 +246,7 @@ def test_a_failed_start_names_the_unit_and_its_journal(run_module, systemd, tmp_
 
 
 def test_a_failure_that_names_no_unit_names_them_all(run_module, systemd, tmp_path):
-    systemd(failures={("systemctl", "enable", APP, SOCAT, RULES_UNIT): (1, "", "Failed to connect to bus\n")})
+    systemd(failures={("systemctl", "enable", "--no-reload", APP, SOCAT, RULES_UNIT): (1, "", "Failed to connect to bus\n")})
     result, failed = run_module(systemd_units, service_args(tmp_path))
     assert failed and result["msg"] == "systemctl enable failed for %s, %s, %s: Failed to connect to bus" % (APP, SOCAT, RULES_UNIT)
 
