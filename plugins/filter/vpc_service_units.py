@@ -14,6 +14,10 @@ description:
     forward, and the iptables mode's unit - in Python, so that every string written into a unit is quoted by
     systemd's own rules (command lines word by word, C(%) as C(%%), C($) as C($$)) or refused (control
     characters, an executable starting with a systemd prefix such as C(+)).
+  - The iptables mode's unit runs a script rendered with it, which loads the C(FAKEVPC-SVC) chain with the rules
+    tagged as M(fakevpc.vpc.netns_iptables) tags them (one C(iptables-restore --noflush)), jumps to it from
+    C(PREROUTING) (mesh interfaces only) and C(OUTPUT) (C(lo)), and sets C(route_localnet) on the mesh interfaces;
+    its stop removes all of that again.
 options:
   _input:
     description: A server's view, an item of the C(servers) of P(fakevpc.vpc.vpc_service_plan#filter).
@@ -25,7 +29,7 @@ options:
     elements: str
     required: true
   iface_prefix:
-    description: The prefix of the mesh interfaces (C(wg_mesh_iface_prefix)).
+    description: The prefix of the mesh interfaces (C(wg_mesh_iface_prefix)), checked as the mesh checks it.
     type: str
     default: wgvpc
 """
@@ -39,8 +43,10 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - "C(units): a list of C({name, content}) (the apps' units, then the socat forwards'); C(iptables): the content
-      of C(fakevpc-vpc-services.service), or null when no service of this server uses the iptables mode."
+    - "C(units): the units as O(fakevpc.vpc.systemd_units#module:units) takes them: the apps', the socat
+      forwards', then C(fakevpc-vpc-services.service) with its script when a service of this server uses the
+      iptables mode (it reloads when its script changes); C(remove_files): the script's path when none does
+      (for O(fakevpc.vpc.systemd_units#module:remove_files))."
   type: dict
 """
 

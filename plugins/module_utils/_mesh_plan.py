@@ -184,7 +184,8 @@ def _keepalive_problem(keepalive):
     return "must be an integer from 0 to 65535, got %r" % (keepalive,)
 
 
-def _iface_prefix_problem(iface_prefix):
+def iface_prefix_problem(iface_prefix):
+    """Why iface_prefix cannot name the mesh's interfaces, or None."""
     if not fullmatch(_IFACE_PREFIX, iface_prefix):
         return "must start with a letter and hold only letters, digits, '_' and '-', got %r" % (iface_prefix,)
     if len(iface_prefix) + len(str(MAX_INDEX)) > IFNAMSIZ:
@@ -198,7 +199,7 @@ _SETTING_PROBLEMS = (
     ("iface_ip_offset", _offset_problem),
     ("domain", _domain_problem),
     ("keepalive", _keepalive_problem),
-    ("iface_prefix", _iface_prefix_problem),
+    ("iface_prefix", iface_prefix_problem),
 )
 
 
@@ -737,7 +738,7 @@ _OPTION_PROBLEMS = {
     "iface_ip_offset": lambda value: _offset_problem(as_int(value)),
     "domain": _domain_problem,
     "keepalive": lambda value: _keepalive_problem(as_int(value)),
-    "iface_prefix": _iface_prefix_problem,
+    "iface_prefix": iface_prefix_problem,
     "mtu": _mtu_problem,
     "state": lambda value: _choice_problem(value, STATES),
     "implementation": lambda value: _choice_problem(value, IMPLEMENTATIONS),

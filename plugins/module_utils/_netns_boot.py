@@ -38,30 +38,13 @@ def _q(word):
     return shlex.quote(str(word))
 
 
-def _restore(table_chains, restore_tool, netns=None):
-    """One iptables-restore --noflush call per table (atomic per table), as a here-document."""
-    by_table = {}
-    for chain in table_chains:
-        by_table.setdefault(chain["table"], []).append(chain)
-    lines = []
-    for table, chains in by_table.items():
-        batch = "".join(rules_lib.render_chain(table, chain["chain"], [rules_lib.split_rule(rule) for rule in chain["rules"]])
-                        for chain in chains)
-        prefix = "ip netns exec %s " % _q(netns) if netns else ""
-        lines.append("%s%s -w --noflush <<'EOF'\n%sEOF" % (prefix, restore_tool, batch))
-    return lines
-
-
-def _jumps(table_chains, iptables, netns=None):
-    """A jump from each built-in chain, inserted first unless iptables -C finds it."""
-    lines = []
-    prefix = "ip netns exec %s " % _q(netns) if netns else ""
-    for chain in table_chains:
-        for source in chain["jump_from"]:
-            check = "%s%s -w -t %s -C %s -j %s" % (prefix, iptables, chain["table"], source, chain["chain"])
-            insert = "%s%s -w -t %s -I %s 1 -j %s" % (prefix, iptables, chain["table"], source, chain["chain"])
-            lines.append("%s >/dev/null 2>&1 || %s" % (check, insert))
-    return lines
+def _chains(table_chains, iptables, restore, netns=None):
+    """Each table's chains loaded in one iptables-restore, then the jumps to them from the built-in chains."""
+    tables = dict.fromkeys(chain["table"] for chain in table_chains)
+    lines = [rules_lib.shell_restore(restore, table, [chain for chain in table_chains if chain["table"] == table],
+                                     netns) for table in tables]
+    return lines + [rules_lib.shell_jump(iptables, chain["table"], source, chain["chain"], netns=netns)
+                    for chain in table_chains for source in chain["jump_from"]]
 
 
 def render_boot_script(plan, backend="auto"):
@@ -74,8 +57,7 @@ def render_boot_script(plan, backend="auto"):
         out.append("sysctl -q -w net.ipv4.ip_forward=1")
     host_chains = [chain for chain in plan["host_chains"] if chain["state"] == "present"]
     out.append("\n# The host's firewall, before anything is wired.")
-    out += _restore(host_chains, restore)
-    out += _jumps(host_chains, iptables)
+    out += _chains(host_chains, iptables, restore)
     out.append("\n# One namespace per subnet.")
     for namespace in plan["namespaces"]:
         out.append("[ -e /run/netns/%s ] || ip netns add %s" % (namespace, _q(namespace)))
@@ -103,6 +85,5 @@ def render_boot_script(plan, backend="auto"):
     if chains:
         out.append("\n# The subnets' policies, inside their namespaces.")
     for chain in chains:
-        out += _restore([chain], restore, chain["namespace"])
-        out += _jumps([chain], iptables, chain["namespace"])
+        out += _chains([chain], iptables, restore, chain["namespace"])
     return "\n".join(out) + "\n"

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""iptables rules kept in chains of our own: tags, parsing of ``iptables -S``, restore batches (pure).
+"""iptables rules kept in chains of our own: tags, parsing of ``iptables -S``, restore batches, and the lines of
+the shell scripts that load them at boot (pure).
 
 A private module of the fakevpc.vpc collection: its interface may change without notice.
 
@@ -162,3 +163,32 @@ def display_rule(chain, tokens):
 
 def display_live_rule(chain, tokens):
     return " ".join(["-A", chain] + [shlex.quote(token) for token in tokens])
+
+
+# -- shell scripts -------------------------------------------------------------------------------
+# The boot scripts (netns_vpc's, and the iptables mode's of vpc_service) load chains with these lines: the same
+# tagged rules as the module adds, so that a run after a boot finds nothing to change.
+
+def shell_restore(restore_tool, table, chains, netns=None):
+    """A shell command loading chains (each {'chain', 'rules'}) of table with one iptables-restore --noflush (atomic
+    for the table): each declared (and so flushed) with its rules, tagged, in a quoted here-document."""
+    batch = "".join(render_chain(table, chain["chain"], [split_rule(rule) for rule in chain["rules"]])
+                    for chain in chains)
+    return "%s%s -w --noflush <<'EOF'\n%sEOF" % (_in_netns(netns), restore_tool, batch)
+
+
+def shell_jump(iptables, table, source, chain, matches=(), netns=None):
+    """A shell command inserting the jump ``-I SOURCE 1 MATCHES -j CHAIN`` unless iptables -C finds it."""
+    command = "%s%s -w -t %s" % (_in_netns(netns), iptables, table)
+    check, insert = jump_rule(source, chain, matches), jump_rule(source, chain, matches, position=1)
+    return "%s -C %s >/dev/null 2>&1 || %s -I %s" % (command, check, command, insert)
+
+
+def jump_rule(source, chain, matches=(), position=None):
+    """``SOURCE [POSITION] MATCHES -j CHAIN``, each word quoted for the shell."""
+    words = [source] + ([str(position)] if position else []) + list(matches) + ["-j", chain]
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def _in_netns(netns):
+    return "ip netns exec %s " % shlex.quote(netns) if netns else ""

@@ -9,14 +9,18 @@ A private module of the fakevpc.vpc collection: its interface may change without
 
 A service listens on 127.0.0.1 of the servers that run it; each of those servers forwards the
 service's port from every one of its mesh addresses (the plan's service_addresses) to 127.0.0.1,
-by socat (one systemd unit per address) or by iptables DNAT (rules in a chain of our own).
+by socat (one systemd unit per address) or by iptables DNAT (rules in a chain of our own, loaded by a script
+rendered here from the same rule code as the module netns_iptables and netns_vpc's boot script).
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_rules as rules_lib
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _systemd as systemd
+from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import iface_prefix_problem
 from ansible_collections.fakevpc.vpc.plugins.module_utils._validate import fullmatch, int_in_range
 
 MODES = ("socat", "iptables")
@@ -30,7 +34,6 @@ SERVICE_KEYS = frozenset(["name", "port", "protocol", "servers", "mode", "state"
 UNIT_HEADER = ["Managed by fakevpc.vpc (vpc_service role): local changes are overwritten."]
 IPTABLES_UNIT = "fakevpc-vpc-services.service"
 IPTABLES_SCRIPT = "/usr/local/lib/fakevpc/vpc-services"
-IPTABLES_RULES = "/etc/fakevpc/vpc-services.rules"
 SOCAT = "/usr/bin/socat"
 
 
@@ -187,14 +190,12 @@ def forward_unit(unit):
     ])
 
 
-def iptables_unit(interfaces, iface_prefix):
-    """The unit of the iptables mode: loads the chain at start (and reload), removes it at stop.
+def iptables_unit(interfaces):
+    """The unit of the iptables mode: runs its script's start at start (and reload), its stop at stop.
 
-    interfaces: the names of this server's WireGuard interfaces (their wg-quick units come first);
-    iface_prefix: the prefix of the mesh interfaces (route_localnet and the PREROUTING jump).
+    interfaces: the names of this server's WireGuard interfaces (their wg-quick units come first).
     """
     wg_units = ["wg-quick@%s.service" % name for name in interfaces]
-    script = [IPTABLES_SCRIPT, "start", IPTABLES_RULES, iface_prefix]
     unit = [("Description", systemd.value("VPC-only services: DNAT from the mesh addresses to 127.0.0.1")),
             ("After", systemd.unit_list(["network-online.target"] + wg_units))]
     if wg_units:
@@ -203,17 +204,88 @@ def iptables_unit(interfaces, iface_prefix):
         ("Unit", unit),
         ("Service", [("Type", "oneshot"),
                      ("RemainAfterExit", "yes"),
-                     ("ExecStart", systemd.exec_line(script)),
-                     ("ExecReload", systemd.exec_line(script)),
-                     ("ExecStop", systemd.exec_line([IPTABLES_SCRIPT, "stop"] + script[2:]))]),
+                     ("ExecStart", systemd.exec_line([IPTABLES_SCRIPT, "start"])),
+                     ("ExecReload", systemd.exec_line([IPTABLES_SCRIPT, "start"])),
+                     ("ExecStop", systemd.exec_line([IPTABLES_SCRIPT, "stop"]))]),
         ("Install", [("WantedBy", "multi-user.target")]),
     ])
 
 
+_SCRIPT_HEADER = """#!/bin/sh
+# VPC-only services of this server, iptables mode: start (and reload) or stop.
+#   start: (re)load the %(chain)s chain of the nat table (atomically, nothing else is touched), jump to it from
+#          PREROUTING (mesh interfaces only) and OUTPUT, and let the mesh interfaces route to 127.0.0.1
+#          (route_localnet). Running it again is harmless.
+#   stop:  remove the jumps and the chain, and turn route_localnet off again on the mesh interfaces. With
+#          iptables-nft, the built-in chains it jumped from go too when left with no rule and policy ACCEPT, and
+#          then the nat table when nothing is left in it: iptables-save and nft list ruleset show what they showed
+#          before (iptables-legacy never drops a table or built-in chain).
+# Written by the fakevpc.vpc vpc_service role from its plan; do not edit, rerun the role instead.
+set -eu
+prefix=%(prefix)s
+
+set_route_localnet() {
+    for setting in /proc/sys/net/ipv4/conf/"$prefix"[0-9]*/route_localnet; do
+        if [ -e "$setting" ]; then echo "$1" > "$setting"; fi
+    done
+}
+
+# iptables-nft creates a built-in chain (and its table) when a rule first goes into it; nothing deletes them.
+remove_what_is_left_empty() {
+    case "$(iptables -V)" in *nf_tables*) ;; *) return 0 ;; esac
+    command -v nft >/dev/null || return 0
+    nft list table ip nat >/dev/null 2>&1 || return 0
+    for chain in %(sources)s; do
+        if nft list chain ip nat "$chain" >/dev/null 2>&1 \\
+                && [ "$(iptables -w -t nat -S "$chain")" = "-P $chain ACCEPT" ]; then
+            nft delete chain ip nat "$chain"
+        fi
+    done
+    if ! nft list table ip nat | grep -qvE '^(table ip nat \\{|\\})$'; then
+        nft delete table ip nat
+    fi
+}
+
+case "${1:-}" in"""
+
+
+def iptables_script(rules, iface_prefix):
+    """The script of the iptables mode (its unit's start, reload and stop): the chain with rules (DNAT rules of the
+    plan), tagged as netns_iptables tags them, and the jumps from the mesh interfaces (iface_prefix) and lo."""
+    problem = iface_prefix_problem(iface_prefix)
+    if problem:
+        raise systemd.UnitError("iface_prefix %s" % problem)
+    jumps = [("PREROUTING", ["-i", iface_prefix + "+"]), ("OUTPUT", ["-o", "lo"])]
+    out = [_SCRIPT_HEADER % {"chain": CHAIN, "prefix": shlex.quote(iface_prefix),
+                             "sources": " ".join(source for source, _matches in jumps)}, "start)"]
+    out.append(rules_lib.shell_restore("iptables-restore", "nat", [{"chain": CHAIN, "rules": rules}]))
+    out += [rules_lib.shell_jump("iptables", "nat", source, CHAIN, matches) for source, matches in jumps]
+    out += ["set_route_localnet 1", ";;", "stop)"]
+    out += ["while iptables -w -t nat -D %s 2>/dev/null; do :; done" % rules_lib.jump_rule(source, CHAIN, matches)
+            for source, matches in jumps]
+    out += ["if iptables -w -t nat -n -L %s >/dev/null 2>&1; then" % CHAIN,
+            "    iptables -w -t nat -F %s" % CHAIN,
+            "    iptables -w -t nat -X %s" % CHAIN,
+            "fi",
+            "remove_what_is_left_empty",
+            "set_route_localnet 0",
+            ";;",
+            "*)",
+            'echo "usage: $0 start|stop" >&2',
+            "exit 2",
+            ";;",
+            "esac"]
+    return "\n".join(out) + "\n"
+
+
 def server_units(view, interfaces, iface_prefix):
-    """A server's units: {'units': [{name, content}] (apps, then socat forwards), 'iptables': the content of
-    the iptables mode's unit, or None when no service of this server uses that mode}."""
+    """A server's units as fakevpc.vpc.systemd_units takes them: {'units': the apps', the socat forwards', then
+    the iptables mode's with its script (it reloads when its script changed), when a service of this server uses
+    that mode; 'remove_files': the script, when none does}."""
     units = [{"name": app["unit"], "content": app_unit(app)} for app in view["apps"]]
     units += [{"name": unit["name"], "content": forward_unit(unit)} for unit in view["socat_units"]]
-    return {"units": units,
-            "iptables": iptables_unit(interfaces, iface_prefix) if view["iptables_rules"] else None}
+    if not view["iptables_rules"]:
+        return {"units": units, "remove_files": [IPTABLES_SCRIPT]}
+    script = {"path": IPTABLES_SCRIPT, "content": iptables_script(view["iptables_rules"], iface_prefix), "mode": "0755"}
+    units.append({"name": IPTABLES_UNIT, "content": iptables_unit(interfaces), "on_change": "reload", "files": [script]})
+    return {"units": units, "remove_files": []}

@@ -8,7 +8,7 @@ the other's chains alone, and whichever goes last must leave the host as it was 
 ip route, ip netns, iptables-nft-save, iptables-legacy-save, nft list ruleset), the nat table included.
 
 No systemd here (PID 1 is not systemd): the service's unit is what runs its script, so the test runs that
-script (start, stop) as the unit's ExecStart= and ExecStop= would, with the rules file the role writes; the VPC
+script (start, stop) as the unit's ExecStart= and ExecStop= would, rendered as the role renders it; the VPC
 is built and removed by the role (playbooks/netns_vpc.yml). The legacy host runs both on iptables-legacy (the
 script through a PATH where iptables is iptables-legacy), its nat table loaded before the first run, since
 iptables-legacy never unloads a table.
@@ -17,15 +17,13 @@ iptables-legacy never unloads a table.
 from __future__ import annotations
 
 import pytest
-from ansible_collections.fakevpc.vpc.plugins.module_utils._vpc_services import iptables_rule
+from ansible_collections.fakevpc.vpc.plugins.module_utils._vpc_services import iptables_rule, iptables_script
 
 from support import netns_vpc as sim
-from support.paths import REPO_ROOT
 from test_netns_vpc import ALPHA, Lab
 
 pytestmark = pytest.mark.root
 
-SCRIPT = REPO_ROOT / "roles" / "vpc_service" / "files" / "fakevpc-vpc-services"
 SERVICE = {"name": "db", "port": 5432, "protocol": "tcp"}
 
 
@@ -35,13 +33,13 @@ class Host:
     def __init__(self, lab, path=None):
         self.lab = lab
         self.env = "PATH=%s:$PATH " % path if path else ""
-        rules = lab.net.workdir / "vpc-services.rules"
-        rules.write_text("*nat\n:FAKEVPC-SVC - [0:0]\n-F FAKEVPC-SVC\n-A FAKEVPC-SVC %s\nCOMMIT\n"
-                         % iptables_rule(SERVICE, "192.168.1.2"))
-        self.rules = str(rules)
+        script = lab.net.workdir / "vpc-services"
+        script.write_text(iptables_script([iptables_rule(SERVICE, "192.168.1.2")], "wgvpc"))
+        script.chmod(0o755)
+        self.script = str(script)
 
     def service(self, action):
-        self.lab.host.run(["/bin/sh", "-c", "%sexec %s %s %s wgvpc" % (self.env, SCRIPT, action, self.rules)])
+        self.lab.host.run(["/bin/sh", "-c", "%sexec %s %s" % (self.env, self.script, action)])
         if action == "start":
             assert "-A PREROUTING -i wgvpc+ -j FAKEVPC-SVC" in self.save()
 

@@ -1,8 +1,8 @@
 # Copyright (c) fakevpc developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The iptables fast path of VPC-only services on simulated servers (no systemd here: the role's script and
-rules run directly; the units are proven on the qemu lab).
+"""The iptables fast path of VPC-only services on simulated servers (no systemd here: the script the role renders
+runs directly; the units are proven on the qemu lab).
 
 A service bound to 127.0.0.1 on server 2 answers on every mesh address of server 2 and nowhere else.
 """
@@ -14,14 +14,12 @@ import time
 
 import pytest
 from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import build_mesh_plan
-from ansible_collections.fakevpc.vpc.plugins.module_utils._vpc_services import build_service_plan
+from ansible_collections.fakevpc.vpc.plugins.module_utils._vpc_services import build_service_plan, iptables_script
 
 from support.mesh import converged_mesh
-from support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.root, pytest.mark.wireguard]
 
-SCRIPT = REPO_ROOT / "roles" / "vpc_service" / "files" / "fakevpc-vpc-services"
 PORT = 8888
 
 
@@ -30,10 +28,11 @@ def mesh(make_simnet_module, tmp_path_factory):
     return converged_mesh(make_simnet_module(3), tmp_path_factory.mktemp("svc"), verbose=0)
 
 
-def rules_file(server, rules):
-    path = server.root / "vpc-services.rules"
-    path.write_text("*nat\n:FAKEVPC-SVC - [0:0]\n-F FAKEVPC-SVC\n" + "".join("-A FAKEVPC-SVC %s\n" % r for r in rules)
-                    + "COMMIT\n")
+def script_file(server, rules):
+    """The iptables mode's script, as the role renders it for server's rules, written on server: its path."""
+    path = server.root / "vpc-services"
+    path.write_text(iptables_script(rules, "wgvpc"))
+    path.chmod(0o755)
     return str(path)
 
 
@@ -61,8 +60,9 @@ def test_iptables_mode_reaches_the_service_by_name_from_every_server_and_nowhere
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert echo(one, "server2.vpcdomain") == "", "reachable before the forward exists"
-        two.run([str(SCRIPT), "start", rules_file(two, rules), "wgvpc"])
-        two.run([str(SCRIPT), "start", rules_file(two, rules), "wgvpc"])  # a rerun (reload) is harmless
+        script = script_file(two, rules)
+        two.run([script, "start"])
+        two.run([script, "start"])  # a rerun (reload) is harmless
         assert iptables_nat(two).count("-j FAKEVPC-SVC") == 2
         assert echo(one, "server2.vpcdomain") == "hello"
         assert echo(three, "server2.vpcdomain") == "hello"
@@ -73,7 +73,7 @@ def test_iptables_mode_reaches_the_service_by_name_from_every_server_and_nowhere
         localnet = {iface: two.run(["cat", "/proc/sys/net/ipv4/conf/%s/route_localnet" % iface]).stdout.strip()
                     for iface in ("wgvpc0", "wgvpc1", "eth0", "lo")}
         assert localnet == {"wgvpc0": "1", "wgvpc1": "1", "eth0": "0", "lo": "0"}
-        two.run([str(SCRIPT), "stop", rules_file(two, rules), "wgvpc"])
+        two.run([script, "stop"])
         assert "FAKEVPC" not in iptables_nat(two)
         assert echo(one, "server2.vpcdomain", tries=1) == ""
         assert [line for line in iptables_nat(two).splitlines() if not line.startswith("#")] == \

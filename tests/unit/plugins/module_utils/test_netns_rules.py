@@ -53,3 +53,14 @@ def test_render_chain_present_and_absent():
         % rules.rule_tag(tokens))
     assert rules.render_chain("nat", "C", [], delete_jumps=["POSTROUTING"], delete_chain=True) == (
         "*nat\n-D POSTROUTING -j C\n-F C\n-X C\nCOMMIT\n")
+
+
+def test_shell_lines_of_the_boot_scripts():
+    assert rules.shell_jump("iptables", "nat", "PREROUTING", "FAKEVPC-SVC", ["-i", "wg vpc+"], netns="ns-a") == (
+        "ip netns exec ns-a iptables -w -t nat -C PREROUTING -i 'wg vpc+' -j FAKEVPC-SVC >/dev/null 2>&1 || "
+        "ip netns exec ns-a iptables -w -t nat -I PREROUTING 1 -i 'wg vpc+' -j FAKEVPC-SVC")
+    assert rules.shell_restore("iptables-legacy-restore", "filter", [{"chain": "C1", "rules": ["-s 10.0.0.1 -j DROP"]},
+                                                                     {"chain": "C2", "rules": []}]) == (
+        "iptables-legacy-restore -w --noflush <<'EOF'\n"
+        + rules.render_chain("filter", "C1", [["-s", "10.0.0.1", "-j", "DROP"]])
+        + rules.render_chain("filter", "C2", []) + "EOF")

@@ -200,21 +200,18 @@ def test_vpc_service_forward_and_iptables_units(tmp_path):
         ("Service", "Restart"), ("Service", "RestartSec"), ("Install", "WantedBy")]
 
 
-def test_vpc_service_iptables_unit_quotes_the_interface_prefix(tmp_path, monkeypatch):
+def test_vpc_service_iptables_unit_runs_its_script(tmp_path, monkeypatch):
     from ansible_collections.fakevpc.vpc.plugins.module_utils import _vpc_services
     monkeypatch.setattr(_vpc_services, "IPTABLES_SCRIPT", executable(tmp_path, "vpc-services"))
-    content = iptables_unit(["wgvpc0", "wgvpc1"], 'wg"; %n $X\\')
+    content = iptables_unit(["wgvpc0", "wgvpc1"])
     verify(tmp_path, "fakevpc-vpc-services.service", content)
     assert directives(content) == [
         ("Unit", "Description"), ("Unit", "After"), ("Unit", "Wants"),
         ("Service", "Type"), ("Service", "RemainAfterExit"), ("Service", "ExecStart"), ("Service", "ExecReload"),
         ("Service", "ExecStop"), ("Install", "WantedBy")]
-    assert '"wg\\"; %%n $$X\\\\"' in content
     assert "Wants=wg-quick@wgvpc0.service wg-quick@wgvpc1.service\n" in content
-    with pytest.raises(systemd.UnitError, match="control characters"):
-        iptables_unit(["wgvpc0"], "wg\nExecStartPre=+/bin/sh")
     with pytest.raises(systemd.UnitError, match="not a unit name"):
-        iptables_unit(["wg0.service ExecStartPre=+/bin/sh"], "wgvpc")
+        iptables_unit(["wg0.service ExecStartPre=+/bin/sh"])
 
 
 def netns_app(tmp_path, **changes):
@@ -274,9 +271,16 @@ def test_the_filters_render_every_unit_of_a_view():
             "iptables_rules": [], "services": ["a"]}
     units = vpc_service_units(view, ["wgvpc0"])
     assert [unit["name"] for unit in units["units"]] == ["fakevpc-app-a.service", "fakevpc-svc-a-192.168.1.2.service"]
-    assert units["iptables"] is None
-    assert "ExecStart=\"/usr/local/lib/fakevpc/vpc-services\" \"start\"" in vpc_service_units(
-        dict(view, iptables_rules=["-d 192.168.1.2/32 -j DNAT"]), ["wgvpc0"])["iptables"]
+    assert units["remove_files"] == ["/usr/local/lib/fakevpc/vpc-services"]
+    units = vpc_service_units(dict(view, iptables_rules=["-d 192.168.1.2/32 -j DNAT"]), ["wgvpc0"])
+    iptables = units["units"][-1]
+    assert (iptables["name"], iptables["on_change"], units["remove_files"]) == ("fakevpc-vpc-services.service", "reload", [])
+    assert "ExecStart=\"/usr/local/lib/fakevpc/vpc-services\" \"start\"" in iptables["content"]
+    assert [(script["path"], script["mode"]) for script in iptables["files"]] == [("/usr/local/lib/fakevpc/vpc-services", "0755")]
+    assert "-A FAKEVPC-SVC -d 192.168.1.2/32 -j DNAT -m comment --comment fakevpc:" in iptables["files"][0]["content"]
     with pytest.raises(AnsibleFilterError, match="vpc_service_units: a unit cannot be written: .*control characters"):
         vpc_service_units(dict(view, apps=[dict(view["apps"][0], command="/bin/cat\rExecStartPre=+/bin/sh")]),
                           ["wgvpc0"])
+    for prefix in ("wg\nExecStartPre=+/bin/sh", 'wg"; $X', "wg'", "averyveryverylongprefix"):
+        with pytest.raises(AnsibleFilterError, match="vpc_service_units: a unit cannot be written: iface_prefix "):
+            vpc_service_units(dict(view, iptables_rules=["-d 192.168.1.2/32 -j DNAT"]), ["wgvpc0"], iface_prefix=prefix)

@@ -4,12 +4,16 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.fakevpc.vpc.plugins.filter.vpc_service_plan import vpc_service_plan
 from ansible_collections.fakevpc.vpc.plugins.module_utils._mesh_plan import build_mesh_plan
-from ansible_collections.fakevpc.vpc.plugins.module_utils._vpc_services import ServicePlanError, build_service_plan
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_rules import rule_tag, split_rule
+from ansible_collections.fakevpc.vpc.plugins.module_utils._vpc_services import ServicePlanError, build_service_plan, iptables_script
 
 MESH = build_mesh_plan([{"host": "s%d" % i, "index": i, "endpoint": "198.51.100.%d" % i, "port": 51820 + i}
                         for i in (1, 2, 3)])
@@ -38,6 +42,29 @@ def test_iptables_mode_gives_one_dnat_rule_per_address():
         "-d 192.168.2.3/32 -p udp -m udp --dport 8888 -j DNAT --to-destination 127.0.0.1:8888",
     ]
     assert plan["servers"]["s3"]["socat_units"] == [] and plan["servers"]["s3"]["apps"] == []
+
+
+def test_the_iptables_modes_script_loads_the_plans_rules_tagged_and_removes_what_it_added(tmp_path):
+    rules = build_service_plan([dict(ECHO, servers=["s3"])], MESH, default_mode="iptables")["servers"]["s3"]["iptables_rules"]
+    script = iptables_script(rules, "wg-mesh")
+    start = script[script.index("\nstart)\n"):script.index("\nstop)\n")]
+    stop = script[script.index("\nstop)\n"):]
+    # One iptables-restore loads the chain with every rule, tagged as netns_iptables tags them (a rerun changes nothing).
+    assert start.count("iptables-restore -w --noflush <<'EOF'") == 1
+    assert [line for line in start.splitlines() if line.startswith("-A ")] == [
+        "-A FAKEVPC-SVC %s -m comment --comment %s" % (rule, rule_tag(split_rule(rule))) for rule in rules]
+    jumps = ["PREROUTING -i wg-mesh+ -j FAKEVPC-SVC", "OUTPUT -o lo -j FAKEVPC-SVC"]
+    for jump in jumps:
+        source, rest = jump.split(" ", 1)
+        assert "iptables -w -t nat -C %s >/dev/null 2>&1 || iptables -w -t nat -I %s 1 %s\n" % (jump, source, rest) in start
+        assert "while iptables -w -t nat -D %s 2>/dev/null; do :; done\n" % jump in stop
+    assert "set_route_localnet 1" in start and "set_route_localnet 0" in stop and "prefix=wg-mesh\n" in script
+    path = tmp_path / "vpc-services"
+    path.write_text(script)
+    assert subprocess.run(["sh", "-n", str(path)], check=False).returncode == 0
+    if shutil.which("shellcheck"):
+        checked = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stdout
 
 
 def test_absent_services_leave_no_forward_and_free_their_port():
