@@ -340,8 +340,10 @@ def netns_overlay(workdir, host):
 def bench_netns_vpc(ansible, lab, strategies, repeat, first_runs, log, results):
     """Floor, first run, rerun and removal of seed 001's namespace VPCs on the first server, per strategy.
 
-    Each first run follows a removal run (timed as well), and the reruns the last first run; a last removal run
-    leaves the server as it was. Fills `results` (by strategy) and calls log.checkpoint() after each run.
+    In rounds of a floor, a removal run, a first run and a rerun, back to back: a lab VM under TCG drifts by a third
+    in minutes, so each round's first run and rerun are divided by its own floor, and the ratios given are the
+    medians of the rounds'. A last removal run leaves the server as it was. Fills `results` (by strategy) and calls
+    log.checkpoint() after each round.
     """
     host = lab.names[0]
     overlay = netns_overlay(ansible.workdir, host)
@@ -351,22 +353,18 @@ def bench_netns_vpc(ansible, lab, strategies, repeat, first_runs, log, results):
     try:
         for strategy in strategies:
             ansible.play("netns warm-up floor", FLOOR, strategy, limit=host)
-            floor = []
-            for _run in range(repeat):
+            floor, removal, first, rerun = [], [], [], []
+            for _round in range(max(repeat, first_runs, 1)):
                 floor.append(ansible.play("netns floor", FLOOR, strategy, limit=host))
-                results[strategy] = {"floor": median_run(floor)}
-                log.checkpoint()
-            first, removal = [], []
-            for _run in range(max(first_runs, 1)):
                 removal.append(ansible.play("netns removal run", NETNS_PLAYBOOK, strategy, removal_vars, inventories))
                 first.append(ansible.play("netns first run", NETNS_PLAYBOOK, strategy, inventories=inventories))
-                results[strategy].update(first=median_run(first), first_profile=task_profile(first),
-                                         removal=median_run(removal))
-                log.checkpoint()
-            rerun = []
-            for _run in range(repeat):
                 rerun.append(ansible.play("netns rerun", NETNS_PLAYBOOK, strategy, inventories=inventories))
-                results[strategy].update(rerun=median_run(rerun), rerun_profile=task_profile(rerun))
+                results[strategy] = {
+                    "floor": median_run(floor), "first": median_run(first), "rerun": median_run(rerun),
+                    "removal": median_run(removal), "first_profile": task_profile(first),
+                    "rerun_profile": task_profile(rerun),
+                    "ratios": dict((key, [run["seconds"] / base["seconds"] for run, base in zip(runs, floor)])
+                                   for key, runs in (("first", first), ("rerun", rerun)))}
                 log.checkpoint()
             removal.append(ansible.play("netns removal run", NETNS_PLAYBOOK, strategy, removal_vars, inventories))
             results[strategy].update(removal=median_run(removal))
@@ -531,6 +529,13 @@ def fmt_run(summary):
     return "%7.1f [%5.1f-%5.1f]" % (summary["median"], summary["min"], summary["max"])
 
 
+def ratio(runs, key):
+    """A run's time over the floor's: the median of the rounds' ratios when measured in rounds, else of the medians."""
+    if "ratios" in runs:
+        return statistics.median(runs["ratios"][key])
+    return runs[key]["median"] / runs["floor"]["median"]
+
+
 def convergence_table(title, runs, rows, lines):
     """A table of timed runs per strategy (rows: (label, key)), rerun / floor, the reruns' changed counts and where
     each strategy's rerun spends its time."""
@@ -541,13 +546,12 @@ def convergence_table(title, runs, rows, lines):
             lines.append("%-44s" % label + "".join("%24s" % (fmt_run(runs[s][key]) if key in runs[s] else "-")
                                                    for s in strategies))
     measured = [s for s in strategies if "rerun" in runs[s]]
-    lines.append("%-44s" % "rerun / floor" + "".join(
-        "%24s" % ("%.2f" % (runs[s]["rerun"]["median"] / runs[s]["floor"]["median"]) if s in measured else "-")
-        for s in strategies))
-    if any("first" in runs[s] for s in strategies):
-        lines.append("%-44s" % "first run / floor" + "".join(
-            "%24s" % ("%.2f" % (runs[s]["first"]["median"] / runs[s]["floor"]["median"]) if "first" in runs[s] else "-")
-            for s in strategies))
+    for key in ("rerun", "first"):
+        if any(key in runs[s] for s in strategies):
+            lines.append("%-44s" % ("%s / floor" % ("first run" if key == "first" else key)) + "".join(
+                "%24s" % ("%.2f" % ratio(runs[s], key) if key in runs[s] else "-") for s in strategies))
+    if any("ratios" in runs[s] for s in strategies):
+        lines.append("(each the median of the rounds' ratios, a round's run divided by the floor measured just before it)")
     lines.append("%-44s" % "changed tasks in the reruns (0: idempotent)" + "".join(
         "%24s" % (",".join(map(str, runs[s]["rerun"]["changed"])) if s in measured else "-") for s in strategies))
     for key, run in (("first_profile", "first run"), ("rerun_profile", "idempotent rerun")):
@@ -578,8 +582,9 @@ def report(machine, started, ended, loads, convergence, dataplane, services, vpc
                            ("site.yml first run (after removal)", "first"), ("site.yml idempotent rerun", "rerun"),
                            ("site.yml run adding a 4th server", "add_fourth")), lines)
     if netns:
+        rounds = max(repeat, first_runs, 1)
         convergence_table("## namespace VPCs, seed 001's company-a (2 subnets) on one server: seconds, median [min-max] "
-                          "of %d floors and reruns, %d first and removal runs" % (repeat, max(first_runs, 1)), netns,
+                          "of %d rounds (floor, removal run, first run, rerun)" % rounds, netns,
                           (("floor on that server (facts + ping)", "floor"),
                            ("netns_vpc.yml first run (after removal)", "first"), ("netns_vpc.yml idempotent rerun", "rerun"),
                            ("netns_vpc.yml removal run (state absent)", "removal")), lines)
