@@ -340,10 +340,10 @@ def netns_overlay(workdir, host):
 def bench_netns_vpc(ansible, lab, strategies, repeat, first_runs, log, results):
     """Floor, first run, rerun and removal of seed 001's namespace VPCs on the first server, per strategy.
 
-    In rounds of a floor, a removal run, a first run and a rerun, back to back: a lab VM under TCG drifts by a third
-    in minutes, so each round's first run and rerun are divided by its own floor, and the ratios given are the
-    medians of the rounds'. A last removal run leaves the server as it was. Fills `results` (by strategy) and calls
-    log.checkpoint() after each round.
+    In rounds of a floor, a removal run, a first run and a rerun, back to back, so that a lab VM's drift (a third
+    within minutes under TCG) touches every kind of run alike; the ratios are of the medians (a single floor varies
+    too much to divide a round by it). A last removal run leaves the server as it was. Fills `results` (by
+    strategy) and calls log.checkpoint() after each round.
     """
     host = lab.names[0]
     overlay = netns_overlay(ansible.workdir, host)
@@ -362,9 +362,7 @@ def bench_netns_vpc(ansible, lab, strategies, repeat, first_runs, log, results):
                 results[strategy] = {
                     "floor": median_run(floor), "first": median_run(first), "rerun": median_run(rerun),
                     "removal": median_run(removal), "first_profile": task_profile(first),
-                    "rerun_profile": task_profile(rerun),
-                    "ratios": dict((key, [run["seconds"] / base["seconds"] for run, base in zip(runs, floor)])
-                                   for key, runs in (("first", first), ("rerun", rerun)))}
+                    "rerun_profile": task_profile(rerun)}
                 log.checkpoint()
             removal.append(ansible.play("netns removal run", NETNS_PLAYBOOK, strategy, removal_vars, inventories))
             results[strategy].update(removal=median_run(removal))
@@ -529,13 +527,6 @@ def fmt_run(summary):
     return "%7.1f [%5.1f-%5.1f]" % (summary["median"], summary["min"], summary["max"])
 
 
-def ratio(runs, key):
-    """A run's time over the floor's: the median of the rounds' ratios when measured in rounds, else of the medians."""
-    if "ratios" in runs:
-        return statistics.median(runs["ratios"][key])
-    return runs[key]["median"] / runs["floor"]["median"]
-
-
 def convergence_table(title, runs, rows, lines):
     """A table of timed runs per strategy (rows: (label, key)), rerun / floor, the reruns' changed counts and where
     each strategy's rerun spends its time."""
@@ -549,9 +540,8 @@ def convergence_table(title, runs, rows, lines):
     for key in ("rerun", "first"):
         if any(key in runs[s] for s in strategies):
             lines.append("%-44s" % ("%s / floor" % ("first run" if key == "first" else key)) + "".join(
-                "%24s" % ("%.2f" % ratio(runs[s], key) if key in runs[s] else "-") for s in strategies))
-    if any("ratios" in runs[s] for s in strategies):
-        lines.append("(each the median of the rounds' ratios, a round's run divided by the floor measured just before it)")
+                "%24s" % ("%.2f" % (runs[s][key]["median"] / runs[s]["floor"]["median"]) if key in runs[s] else "-")
+                for s in strategies))
     lines.append("%-44s" % "changed tasks in the reruns (0: idempotent)" + "".join(
         "%24s" % (",".join(map(str, runs[s]["rerun"]["changed"])) if s in measured else "-") for s in strategies))
     for key, run in (("first_profile", "first run"), ("rerun_profile", "idempotent rerun")):
