@@ -452,7 +452,7 @@ def cmd_wait(args):
             else:
                 when = "%s, answered %.1f s after its start" % (args.status or "started", booted)
             return {"name": server["name"], "seconds_since_start": booted,
-                    "seconds_waited": round(time.time() - started, 1), "restarted": bool(restarted),
+                    "seconds_waited": round(time.time() - started, 1),
                     "line": "%s: SSH %s:%d, %s%s" % (server["name"], spec["listen"], server["ssh_port"], when, restarted)}
         if time.time() >= deadline:
             break
