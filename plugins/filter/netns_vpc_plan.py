@@ -62,7 +62,7 @@ options:
     type: str
     default: this host
   backend:
-    description: The iptables the boot script runs (V(auto), V(nft) or V(legacy)).
+    description: The iptables the boot script and the chains' call run (V(auto), V(nft) or V(legacy)).
     type: str
     default: auto
   bridge_prefix:
@@ -161,11 +161,27 @@ _value:
       version_added: 0.3.0
     calls:
       description:
-        - Which module calls the role makes before the change, each V(false) when what O(host_networks) read proves
-          it would change nothing - C(host_settings) (P(fakevpc.vpc.netns_host_settings#module), recording the
-          registry and turning forwarding on) and C(namespaces) (P(fakevpc.vpc.netns#module), creating them).
-          Without a read, both are V(true) (C(namespaces) when there are namespaces).
+        - Which module calls the role makes, each V(false) when what O(host_networks) read proves it would change
+          nothing - C(host_settings) (P(fakevpc.vpc.netns_host_settings#module) before the change, recording the
+          registry and turning forwarding on), C(namespaces) (P(fakevpc.vpc.netns#module), creating them),
+          C(chains) (P(fakevpc.vpc.netns_iptables#module)) and C(links) (P(fakevpc.vpc.netns_link#module)).
+        - C(chains) and C(links) are V(false) only when the registry records the call with this run's options
+          (RV(_value.call_options)) and the read found that call would change nothing (its C(live.current)).
+        - Without a read, every one is V(true) (C(namespaces) and C(links) when there are some).
       type: dict
+      version_added: 0.3.0
+    call_options:
+      description:
+        - The options of the chains' and the links' calls (C(chains), C(links)), which the role records in the
+          registry for the next read to prove current (P(fakevpc.vpc.host_networks#module)'s C(live.current)).
+      type: dict
+      version_added: 0.3.0
+    recorded_calls:
+      description:
+        - What the registry records of the calls (the O(fakevpc.vpc.netns_host_settings#module:calls) of
+          P(fakevpc.vpc.netns_host_settings#module)) - RV(_value.call_options), or with no VPC left, what the registry
+          recorded (it is removed after the change).
+      type: raw
       version_added: 0.3.0
     boot_script:
       description: The shell script that rebuilds the VPCs at boot; empty when none is present.
@@ -200,7 +216,7 @@ def netns_vpc_plan(vpcs, previous=None, state="present", uplink="", backend="aut
     try:
         plan = build_vpc_plan(vpcs, previous=previous or {}, state=state, uplink=uplink or "",
                               host_networks=host_networks, host=host, fleet=fleet, mesh=mesh,
-                              manage_forwarding=manage_forwarding, **settings)
+                              manage_forwarding=manage_forwarding, backend=backend, **settings)
     except VpcPlanError as error:
         raise AnsibleFilterError("netns_vpc: invalid VPCs, nothing was changed:\n%s" % error)
     plan["boot_script"] = render_boot_script(plan, backend)

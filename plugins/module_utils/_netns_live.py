@@ -10,7 +10,9 @@ A private module of the fakevpc.vpc collection: its interface may change without
 The role reads the host once before it plans (the host_networks module, with the registry). The readers here are the
 ones the modules read with (a namespace's id, its loopback, a file; the registry's content), so that the read and
 the module agree: a family whose whole set the read finds as the plan wants it (the registry and the host's
-settings; the namespaces) needs no module call on that run. The other families are always called.
+settings; the namespaces) needs no module call on that run. The registry also records the options of the chains' and
+the links' calls (call_options); the read asks those modules' own code, in check mode, whether those calls would
+change anything now (its current), so a call with the same options is spared when they would not.
 """
 
 from __future__ import annotations
@@ -69,19 +71,28 @@ def remembered(registry):
     return dict((setting, kinds[setting](registry[key])) for setting, key in BEFORE_KEYS.items() if key in registry)
 
 
-def registry_content(resources, before):
-    """The registry netns_host_settings writes: resources, and the host's settings before the first run."""
+def registry_content(resources, before, calls=None):
+    """The registry netns_host_settings writes: resources, the host's settings before the first run, and the options of
+    the calls to record (recorded_calls), when given."""
     content = {"version": REGISTRY_VERSION, "resources": resources}
     content.update((key, before[setting]) for setting, key in BEFORE_KEYS.items())
+    if calls:
+        content["calls"] = calls
     return content
 
 
+def call_options(module_items, backend):
+    """The options of this run's calls that the registry records for the next read to prove current: netns_iptables'
+    (its keep_tables are the registry's tables_before) and netns_link's."""
+    return {"chains": {"chains": module_items["chains"], "backend": backend}, "links": {"links": module_items["links"]}}
+
+
 # -- which calls the read proves unneeded (pure) ----------------------------------------------------------------------
-def host_settings_converged(registry, live, resources, forwarding, manage_forwarding):
+def host_settings_converged(registry, live, resources, forwarding, manage_forwarding, calls=None):
     """Whether netns_host_settings (state present with forwarding, or recorded) would change nothing: the registry
-    remembers the host's settings and already records resources, and forwarding is on when it is to be."""
+    remembers the host's settings and already records resources and calls, and forwarding is on when it is to be."""
     before = remembered(registry)
-    if len(before) < len(BEFORE_KEYS) or registry != registry_content(resources, before):
+    if len(before) < len(BEFORE_KEYS) or registry != registry_content(resources, before, calls):
         return False
     return not (forwarding and manage_forwarding and live["ip_forward"] != "1")
 
@@ -97,13 +108,26 @@ def namespaces_converged(live, namespaces, hosts_files):
                and (name not in hosts_files or found[name]["hosts"] == hosts_files[name]) for name in namespaces)
 
 
+def call_current(registry, live, calls, family):
+    """Whether the read proved family's call (chains, links) unneeded: the registry records it with the options of this
+    run's (calls, as call_options), and the read found that it would change nothing. Never when it could not tell."""
+    recorded = (registry or {}).get("calls") or {}
+    return ((live.get("current") or {}).get(family) is True and family in recorded
+            and recorded[family] == calls[family])
+
+
 def module_calls(plan, registry, live, manage_forwarding):
-    """Which of the role's calls before the change the read (live; None without one) cannot prove unneeded:
-    {"host_settings": netns_host_settings, "namespaces": netns creating the plan's namespaces}."""
+    """Which of the role's calls the read (live; None without one) cannot prove unneeded: {"host_settings":
+    netns_host_settings before the change, "namespaces": netns creating the plan's namespaces, "chains":
+    netns_iptables, "links": netns_link}."""
+    calls = plan["call_options"]
     if live is None:
-        return {"host_settings": True, "namespaces": bool(plan["namespaces"])}
+        return {"host_settings": True, "namespaces": bool(plan["namespaces"]), "chains": True,
+                "links": bool(calls["links"]["links"])}
     return {
         "host_settings": not host_settings_converged(registry, live, plan["resources_during_change"], plan["forwarding"],
-                                                     manage_forwarding),
+                                                     manage_forwarding, plan["recorded_calls"]),
         "namespaces": not namespaces_converged(live, plan["namespaces"], plan["module_items"]["hosts_files"]),
+        "chains": not call_current(registry, live, calls, "chains"),
+        "links": bool(calls["links"]["links"]) and not call_current(registry, live, calls, "links"),
     }

@@ -39,7 +39,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_checks import e
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_firewall import host_chains, peers_of, policy_rules
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_fleet import is_fleet_vpc
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_host import host_overlaps
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import module_calls
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import call_options, module_calls
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_resources import (
     DEFAULTS,
     RESOURCE_KINDS,
@@ -191,14 +191,14 @@ def _module_items(plan):
 
 
 def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, host="this host", fleet=None, mesh=None,
-                   manage_forwarding=True, **overrides):
+                   manage_forwarding=True, backend="auto", **overrides):
     """The whole plan for one host; raises VpcPlanError before anything is decided on bad input.
 
     vpcs: the declarative list; previous: the registry the role wrote last time (or None);
     state: absent removes every VPC (listed or registered); host_networks: the host's own addresses and routes
     as read before any change (the host_networks module's addresses and routes), none of which a VPC may cover,
     and its live state of what previous lists (its live), which decides the plan's calls (manage_forwarding: whether
-    the role turns forwarding on).
+    the role turns forwarding on; backend: the iptables backend of the chains' call).
     fleet: this host's part of the fleet plan (_netns_fleet), whose vpcs replace vpcs; mesh: this server's view
     of the mesh plan, whose interfaces carry the fleet's remote subnets.
     """
@@ -247,5 +247,8 @@ def build_vpc_plan(vpcs, previous=None, state="present", host_networks=None, hos
                         for link in parts["subnet_links"] if link["vpc"] in fleet_names],
     })
     plan["module_items"] = _module_items(plan)
+    plan["call_options"] = call_options(plan["module_items"], backend)
+    # With no VPC left, the registry goes after the change: what it records before is left as it is.
+    plan["recorded_calls"] = plan["call_options"] if present else (previous or {}).get("calls")
     plan["calls"] = module_calls(plan, previous, (host_networks or {}).get("live"), manage_forwarding)
     return plan

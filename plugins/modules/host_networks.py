@@ -16,7 +16,9 @@ description:
   - Read-only, so it runs the same in check mode. The C(fakevpc.vpc.netns_vpc) role reads the host with it
     before any change, and refuses a VPC whose CIDR covers one of the host's own networks.
   - With O(registry), it also reads the registry of what that role built on the host, and what is live of it
-    (RV(live)), in the same call.
+    (RV(live)), in the same call. Where the registry records the options of the role's calls of
+    P(fakevpc.vpc.netns_iptables#module) and P(fakevpc.vpc.netns_link#module), it asks those modules' own code, in
+    check mode, whether those calls would change anything now (RV(live.current)).
 requirements:
   - C(ip) (iproute2) on the target.
 options:
@@ -152,6 +154,15 @@ live:
         - The filter P(fakevpc.vpc.systemd_units_converged#filter) tells from it whether a call would change nothing.
       type: dict
       returned: with O(unit_dir)
+    current:
+      description:
+        - For each call the registry records (its C(calls) - C(chains), the options of a
+          P(fakevpc.vpc.netns_iptables#module) call, whose C(keep_tables) are the registry's C(tables_before), and
+          C(links), of a P(fakevpc.vpc.netns_link#module) call), whether that call would change nothing now (V(false)
+          too when it would fail), asked in check mode with the same reads and comparisons as the call's.
+        - Null when the module does not run as root (only root may enter a namespace).
+      type: dict
+      version_added: 0.3.0
 """
 
 import json
@@ -161,12 +172,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import read_json_object
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_chain import CHAINS
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_host import (
     default_route_interface,
     parse_addresses,
     parse_routes,
 )
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_link import LINKS
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import read_live
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import would_change
 from ansible_collections.fakevpc.vpc.plugins.module_utils._unit_files import read_units
 
 
@@ -177,6 +191,16 @@ def read_networks(runner, namespace=None):
     _rc, routes, _stderr = runner.run("ip", *(prefix + ["-j", "-4", "route", "show", "table", "all"]))
     return {"addresses": parse_addresses(json.loads(addresses) if addresses.strip() else []),
             "routes": parse_routes(json.loads(routes) if routes.strip() else [])}
+
+
+def current_calls(module, registry):
+    """{family: whether the call the registry records for it would change nothing now}; None unless root."""
+    if os.geteuid() != 0:
+        return None
+    recorded = registry.get("calls") if isinstance(registry.get("calls"), dict) else {}
+    extra = {"chains": {"keep_tables": registry.get("tables_before") or []}, "links": {}}
+    return dict((family.key, not would_change(module, family, dict(recorded[family.key], **extra[family.key])))
+                for family in (CHAINS, LINKS) if isinstance(recorded.get(family.key), dict))
 
 
 def main():
@@ -201,6 +225,7 @@ def main():
                                  "so the login needs read access to it and its directories, as the role leaves them "
                                  "(mode 0644 in 0755 directories)" % (path, os.geteuid(), error.strerror))
         result["live"] = read_live(runner.run, result["registry"], module.params["netns_etc_dir"])
+        result["live"]["current"] = current_calls(module, result["registry"])
         if module.params["unit_dir"] is not None:
             result["live"]["units"] = read_units(runner.run, module.params["unit_dir"], module.params["unit_patterns"],
                                                  module.params["unit_files"], result["live"]["systemd"])

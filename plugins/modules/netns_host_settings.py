@@ -41,6 +41,12 @@ options:
   resources:
     description: What to record as built (the role's namespaces, links, units and chains, by kind); none when unset.
     type: dict
+  calls:
+    description:
+      - The options of the calls to record along (the C(fakevpc.vpc.netns_vpc) role's chains and links, as its plan's
+        C(recorded_calls)), for P(fakevpc.vpc.host_networks#module) to prove them current on the next run; none
+        when unset.
+    type: dict
   forwarding:
     description: With O(state=present), turn IPv4 forwarding on (the VPCs route between their bridges and the uplink).
     type: bool
@@ -179,7 +185,7 @@ class HostSettings(State):
         resources = self.params["resources"] or {}
         if registry is None and not any(resources.values()):
             return registry
-        content = registry_content(resources, before)
+        content = registry_content(resources, before, self.params["calls"])
         if len(remembered(registry)) < len(BEFORE_KEYS):
             self.result["actions"].append("remember the host's settings")
         if content != registry:
@@ -224,6 +230,7 @@ def main():
             path=dict(type="path", required=True),
             state=dict(type="str", choices=["recorded", "present", "absent"], default="present"),
             resources=dict(type="dict"),
+            calls=dict(type="dict"),
             forwarding=dict(type="bool", default=False),
             manage_forwarding=dict(type="bool", default=True),
             backend=dict(type="str", choices=["auto", "nft", "legacy"], default="auto"),

@@ -59,6 +59,18 @@ BETA = {
                   "egress": [{"port": 5432, "protocol": "tcp", "destination": "10.10.0.0/16", "action": "deny"}]}],
 }
 
+# The role's module calls after the read (and the package manager's).
+MODULE_TASKS = [
+    "Install the network tools",
+    "Remember the host's settings, record what this run may build and turn IPv4 forwarding on",
+    "Stop and remove the apps that are no longer wanted",
+    "Remove the namespaces of removed subnets, with their files",
+    "Create a namespace per subnet, with the hosts file of those of VPCs spanning servers",
+    "Keep the host's firewall chains and each subnet's policy inside its namespace",
+    "Remove the links of removed VPCs and subnets; make each VPC's bridge, each subnet's veth pair, address and routes",
+    "Record what this run built, or put the host's settings back once no VPC is left",
+    "Write, enable and start the boot unit and the apps' units; remove the boot unit when nothing is to persist",
+]
 NS_WEB, NS_DB, NS_BETA = "ns-alpha-web", "ns-alpha-db", "ns-beta-application"
 WEB, DB, BETA_ADDRESS = "10.10.1.2", "10.10.2.2", "10.20.1.2"
 
@@ -194,6 +206,12 @@ def test_a_second_run_reports_no_change_and_neither_does_check_mode(lab):
     assert run.recap["nv1"]["changed"] == 0
     check = lab.play([ALPHA, BETA], check=True, diff=True)
     assert check.recap["nv1"]["changed"] == 0
+    # the read proves every call unneeded: it is the run's only module call on the host
+    for played in (run, check):
+        statuses = dict((task.split(" : ", 1)[1], status) for task, status in played.statuses("nv1").items()
+                        if task.startswith("fakevpc.vpc.netns_vpc : "))
+        assert statuses["Read the host's addresses and routes, and the registry of what this role built on it"] == "ok"
+        assert [statuses[task] for task in MODULE_TASKS] == ["skipping"] * len(MODULE_TASKS), statuses
 
 
 def test_a_rerun_puts_back_forwarding_and_a_loopback_changed_by_hand(lab):
@@ -207,6 +225,26 @@ def test_a_rerun_puts_back_forwarding_and_a_loopback_changed_by_hand(lab):
     run = lab.play([ALPHA, BETA])
     assert run.recap["nv1"]["changed"] == 2
     assert sim.converged_state(host) == built
+    assert lab.play([ALPHA, BETA]).recap["nv1"]["changed"] == 0
+
+
+def test_a_rerun_puts_back_rules_routes_and_rp_filter_changed_by_hand(lab):
+    # the read before the plan asks the chains' and links' calls the registry records whether they would change
+    # anything: a clean rerun spares them; each change by hand makes the call that puts it back
+    host = lab.host
+    built = sim.converged_state(host)
+    for changes, calls in (
+            ([["iptables", "-w", "-t", "nat", "-D", "NVPC-PREROUTING", "1"]], 1),  # a port forward of the host
+            ([["ip", "netns", "exec", NS_BETA, "iptables", "-w", "-F", "NVPC-INPUT"]], 1),  # a subnet's policy
+            ([["ip", "-n", NS_DB, "route", "del", "10.10.0.0/16"]], 1),  # a private subnet's only route
+            ([["sysctl", "-q", "-w", "net.ipv4.conf.br-alpha.rp_filter=0"],  # both at once
+              ["ip", "address", "del", "10.10.2.1/24", "dev", "br-alpha"],
+              ["ip", "netns", "exec", NS_WEB, "iptables", "-w", "-D", "INPUT", "-j", "NVPC-INPUT"]], 2)):
+        for argv in changes:
+            host.run(argv)
+        assert lab.play([ALPHA, BETA], check=True).recap["nv1"]["changed"] == calls
+        assert lab.play([ALPHA, BETA]).recap["nv1"]["changed"] == calls
+        assert sim.converged_state(host) == built
     assert lab.play([ALPHA, BETA]).recap["nv1"]["changed"] == 0
 
 

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from support.paths import ANSIBLE_BIN, CONNECTION_PLUGINS, PLAYBOOKS, REPO_ROOT
+
+# A task's line of the default callback for one host: "changed: [host]", "ok: [host] => ...", "fatal: [host]: ...".
+_STATUS = re.compile(r"(ok|changed|skipping|fatal|failed): \[([^\]]+)\]")
 
 
 @dataclass
@@ -31,6 +35,18 @@ class PlaybookRun:
 
     def failed(self) -> int:
         return sum(h["failed"] + h["unreachable"] for h in self.recap.values())
+
+    def statuses(self, host: str) -> dict[str, str]:
+        """{task name: what the default callback printed of it for host (ok, changed, skipping...)}, the last run of
+        each name."""
+        statuses, task = {}, None
+        for line in self.stdout.splitlines():
+            if line.startswith("TASK ["):
+                task = line[len("TASK ["):line.rindex("]")]
+            match = _STATUS.match(line)
+            if task is not None and match and match.group(2) == host:
+                statuses[task] = match.group(1)
+        return statuses
 
     def describe(self) -> str:
         return f"$ {' '.join(self.argv)}\nrc={self.rc} ({self.seconds:.1f}s)\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"

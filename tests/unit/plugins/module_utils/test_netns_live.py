@@ -31,6 +31,8 @@ LIVE = {"ip_forward": "1", "systemd": True,
 def test_the_registry_as_netns_host_settings_writes_it():
     assert registry_content(RESOURCES, BEFORE) == {"version": 1, "resources": RESOURCES, "ip_forward_before": "0",
                                                    "tables_before": ["filter"], "netns_mount_before": False}
+    calls = {"links": {"links": [{"name": "br-a", "kind": "bridge"}]}}
+    assert registry_content(RESOURCES, BEFORE, calls) == dict(registry_content(RESOURCES, BEFORE), calls=calls)
 
 
 @pytest.mark.parametrize("registry, live, forwarding, manage, converged", [
@@ -52,6 +54,14 @@ def test_host_settings_are_proven_unchanged_only_when_the_call_would_write_and_s
     assert host_settings_converged(registry, live, RESOURCES, forwarding, manage) is converged
 
 
+def test_host_settings_are_proven_unchanged_only_when_the_registry_records_the_calls_as_given():
+    calls = {"chains": {"chains": [], "backend": "auto"}, "links": {"links": []}}
+    recorded = registry_content(RESOURCES, BEFORE, calls)
+    assert host_settings_converged(recorded, LIVE, RESOURCES, True, True, calls) is True
+    assert host_settings_converged(recorded, LIVE, RESOURCES, True, True, dict(calls, links={"links": [{}]})) is False
+    assert host_settings_converged(registry_content(RESOURCES, BEFORE), LIVE, RESOURCES, True, True, calls) is False
+
+
 @pytest.mark.parametrize("change, converged", [
     (lambda found: None, True),
     (lambda found: found.pop("ns-a-web"), False),  # missing
@@ -70,25 +80,50 @@ def test_namespaces_are_proven_unchanged_only_when_each_exists_with_loopback_up_
 
 
 def test_the_plan_calls_only_what_the_read_cannot_prove_converged():
-    first = build_vpc_plan([VPC], uplink="eth0")
-    assert first["calls"] == {"host_settings": True, "namespaces": True}  # no read: every call
-    registry = registry_content(first["resources_during_change"], BEFORE)
+    every = {"host_settings": True, "namespaces": True, "chains": True, "links": True}
+    first = build_vpc_plan([VPC], uplink="eth0", backend="legacy")
+    assert first["calls"] == every  # no read: every call
+    assert first["recorded_calls"] == first["call_options"] == {
+        "chains": {"chains": first["module_items"]["chains"], "backend": "legacy"},
+        "links": {"links": first["module_items"]["links"]}}
+    registry = registry_content(first["resources_during_change"], BEFORE, first["recorded_calls"])
     found = {"ns-a-web": {"loopback_up": True, "hosts": None}, "ns-a-db": {"loopback_up": True, "hosts": None}}
-    read = {"addresses": [], "routes": [], "live": dict(LIVE, namespaces=found)}
-    rerun = build_vpc_plan([VPC], previous=registry, uplink="eth0", host_networks=read)
-    assert rerun["calls"] == {"host_settings": False, "namespaces": False}
+    read = {"addresses": [], "routes": [], "live": dict(LIVE, namespaces=found, current={"chains": True, "links": True})}
+    none = {"host_settings": False, "namespaces": False, "chains": False, "links": False}
+    rerun = build_vpc_plan([VPC], previous=registry, uplink="eth0", host_networks=read, backend="legacy")
+    assert rerun["calls"] == none
     forwarding_off = dict(read, live=dict(read["live"], ip_forward="0"))
-    assert build_vpc_plan([VPC], previous=registry, uplink="eth0", host_networks=forwarding_off)["calls"] == \
-        {"host_settings": True, "namespaces": False}
     assert build_vpc_plan([VPC], previous=registry, uplink="eth0", host_networks=forwarding_off,
-                          manage_forwarding=False)["calls"] == {"host_settings": False, "namespaces": False}
+                          backend="legacy")["calls"] == dict(none, host_settings=True)
+    assert build_vpc_plan([VPC], previous=registry, uplink="eth0", host_networks=forwarding_off, backend="legacy",
+                          manage_forwarding=False)["calls"] == none
+    # the recorded calls would change something (or the read could not tell): those calls are made
+    for current, calls in (({"chains": False, "links": True}, dict(none, chains=True)),
+                           ({"chains": True, "links": False}, dict(none, links=True)),
+                           ({"chains": True}, dict(none, links=True)),
+                           (None, dict(none, chains=True, links=True))):
+        changed = dict(read, live=dict(read["live"], current=current))
+        assert build_vpc_plan([VPC], previous=registry, uplink="eth0", host_networks=changed,
+                              backend="legacy")["calls"] == calls
+    # other options than those recorded (another backend; a registry of before the calls were recorded)
+    assert build_vpc_plan([VPC], previous=registry, uplink="eth0", host_networks=read)["calls"] == \
+        dict(none, host_settings=True, chains=True)
+    unrecorded = registry_content(first["resources_during_change"], BEFORE)
+    assert build_vpc_plan([VPC], previous=unrecorded, uplink="eth0", host_networks=read, backend="legacy")["calls"] == \
+        dict(none, host_settings=True, chains=True, links=True)
     grown = copy.deepcopy(VPC)
     grown["subnets"].append({"name": "app", "cidr": "10.9.3.0/24", "type": "private"})
-    assert build_vpc_plan([grown], previous=registry, uplink="eth0", host_networks=read)["calls"] == \
-        {"host_settings": True, "namespaces": True}
-    # all removed: the registry stays as it is until after the change, no namespace to create
-    assert build_vpc_plan([], previous=registry, uplink="eth0", host_networks=read)["calls"] == \
-        {"host_settings": False, "namespaces": False}
+    # (the host's chains name the VPC's bridge, not its subnets: a private subnet more leaves them as they are)
+    assert build_vpc_plan([grown], previous=registry, uplink="eth0", host_networks=read, backend="legacy")["calls"] == \
+        dict(every, chains=False)
+    grown["port_forwards"] = [{"host_port": 8080, "subnet": "app", "port": 80}]
+    assert build_vpc_plan([grown], previous=registry, uplink="eth0", host_networks=read, backend="legacy")["calls"] == \
+        every
+    # all removed: the registry stays as it is until after the change, no namespace to create; the chains and the
+    # links go
+    removal = build_vpc_plan([], previous=registry, uplink="eth0", host_networks=read, backend="legacy")
+    assert removal["calls"] == dict(none, chains=True, links=True)
+    assert removal["recorded_calls"] == registry["calls"] != removal["call_options"]
 
 
 def test_the_read_lists_the_registrys_namespaces_that_exist_with_their_loopback_and_hosts_file(monkeypatch, tmp_path):

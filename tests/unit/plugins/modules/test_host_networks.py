@@ -100,3 +100,56 @@ def test_with_a_unit_dir_it_reads_the_units_as_systemd_units_would_find_them(run
     read = result["live"]["units"]
     assert list(read["files"]) == [str(units / "netns-vpc.service")] and read["states"] is None
     assert read["files"][str(units / "netns-vpc.service")]["mode"] == 0o644 and read["paths"] == [str(script)]
+
+
+BRIDGE = {"ifname": "br-a", "flags": ["BROADCAST", "UP"], "linkinfo": {"info_kind": "bridge"},
+          "addr_info": [{"family": "inet", "local": "10.9.1.1", "prefixlen": 24, "scope": "global"}]}
+LINKS_CALL = {"links": [{"name": "br-a", "kind": "bridge", "addresses": ["10.9.1.1/24"], "rp_filter": 1}]}
+
+
+def test_it_asks_whether_the_calls_the_registry_records_would_change_anything(run_module, tmp_path, monkeypatch):
+    live = {"links": [BRIDGE], "rp_filter": "1\n"}
+    seen = []
+
+    def run_command(self, args, environ_update=None, **kwargs):
+        command = [arg.rsplit("/", 1)[-1] if arg.startswith("/") else arg for arg in args]
+        seen.append(command)
+        if command[:3] == ["ip", "-j", "-d"]:
+            return 0, json.dumps(live["links"]), ""
+        if command[0] == "sysctl":
+            return 0, live["rp_filter"], ""
+        return 0, ADDRESSES if "address" in args else ROUTES, ""
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, required=False: "/usr/sbin/" + name)
+    registry = tmp_path / "registry.json"
+
+    def current(calls, check_mode=False):
+        registry.write_text(json.dumps({"version": 1, "resources": {}, "calls": calls}))
+        del seen[:]
+        result, failed = run_module(host_networks, {"registry": str(registry)}, check_mode=check_mode)
+        assert not failed and result["changed"] is False
+        assert all(command[0] in ("ip", "sysctl") and "add" not in command and "-w" not in command for command in seen)
+        return result["live"]["current"]
+
+    assert current({}) == {}
+    assert current({"links": LINKS_CALL}) == {"links": True}
+    assert ["sysctl", "-n", "net/ipv4/conf/br-a/rp_filter"] in seen  # the call's own reads
+    assert current({"links": LINKS_CALL}, check_mode=True) == {"links": True}
+    # what the call would change: an address, rp_filter, a link gone
+    live["links"] = [dict(BRIDGE, addr_info=[])]
+    assert current({"links": LINKS_CALL}) == {"links": False}
+    live["links"], live["rp_filter"] = [BRIDGE], "0\n"
+    assert current({"links": LINKS_CALL}) == {"links": False}
+    live["links"], live["rp_filter"] = [], "1\n"
+    assert current({"links": LINKS_CALL}) == {"links": False}
+    live["links"] = [BRIDGE]
+    # a call that would fail, or whose options the module would refuse: not current (the call itself will say why)
+    assert current({"links": {"links": [dict(LINKS_CALL["links"][0], kind="veth")]}}) == {"links": False}
+    assert current({"links": {"links": [dict(LINKS_CALL["links"][0], name="br-a\n")]}}) == {"links": False}
+    assert current({"links": dict(LINKS_CALL, unknown=1)}) == {"links": False}
+    assert current({"links": {}}) == {"links": False}
+    assert current({"links": "br-a"}) == {}
+    # only root can tell (a validation play reads without become)
+    monkeypatch.setattr(host_networks.os, "geteuid", lambda: 1000)
+    assert current({"links": LINKS_CALL}) is None
