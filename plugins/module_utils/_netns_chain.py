@@ -16,7 +16,7 @@ import json
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_rules as rules_lib
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, Family, ReadOnce
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, Family, ReadOnce, run_module
 from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
 # The options of one chain: the module's own, and those of each item of chains.
@@ -315,3 +315,8 @@ CHAINS = Family(
     required_one_of=[("chain", "chains")],
     mutually_exclusive=[("chains", option) for option in ("chain", "namespace")],
 )
+
+
+def main():
+    """The netns_iptables module."""
+    run_module(CHAINS)

@@ -15,7 +15,7 @@ import ipaddress
 import json
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, Family, ReadOnce
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, Family, ReadOnce, run_module
 from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
 # The options of one link: the module's own, and those of each item of links.
@@ -337,3 +337,8 @@ LINKS = Family(
     required_one_of=[("name", "links")],
     mutually_exclusive=[("links", option) for option in LINK_OPTIONS if "default" not in LINK_OPTIONS[option]],
 )
+
+
+def main():
+    """The netns_link module."""
+    run_module(LINKS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 
@@ -60,6 +61,12 @@ def batch_params(module, key, options, name_key, problem):
             module.fail_json(msg="%s[%d] (%s): %s" % (key, position, item.get(name_key), message))
         items.append(checked.validated_parameters)
     return items
+
+
+def run_module(family):
+    """The main() of family's module: its arguments, then its things (run_one_or_batch). Exits."""
+    run_one_or_batch(AnsibleModule(argument_spec=family.spec, required_one_of=family.required_one_of,
+                                   mutually_exclusive=family.mutually_exclusive, supports_check_mode=True), family)
 
 
 def run_one_or_batch(module, family):

@@ -179,16 +179,7 @@ chains_removed:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_chain import CHAINS
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import run_one_or_batch
-
-
-def main():
-    module = AnsibleModule(argument_spec=CHAINS.spec, required_one_of=CHAINS.required_one_of,
-                           mutually_exclusive=CHAINS.mutually_exclusive, supports_check_mode=True)
-    run_one_or_batch(module, CHAINS)
-
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_chain import main
 
 if __name__ == "__main__":
     main()

@@ -168,16 +168,7 @@ commands:
   sample: ["ip link add v-my-vpc-public type veth peer name eth0 netns ns-my-vpc-public"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_link import LINKS
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import run_one_or_batch
-
-
-def main():
-    module = AnsibleModule(argument_spec=LINKS.spec, required_one_of=LINKS.required_one_of,
-                           mutually_exclusive=LINKS.mutually_exclusive, supports_check_mode=True)
-    run_one_or_batch(module, LINKS)
-
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_link import main
 
 if __name__ == "__main__":
     main()
