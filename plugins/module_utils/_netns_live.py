@@ -112,8 +112,7 @@ def call_current(registry, live, calls, family):
     """Whether the read proved family's call (chains, links) unneeded: the registry records it with the options of this
     run's (calls, as call_options), and the read found that it would change nothing. Never when it could not tell."""
     recorded = (registry or {}).get("calls") or {}
-    return ((live.get("current") or {}).get(family) is True and family in recorded
-            and recorded[family] == calls[family])
+    return (live.get("current") or {}).get(family) is True and recorded.get(family) == calls[family]
 
 
 def module_calls(plan, registry, live, manage_forwarding):

@@ -77,6 +77,20 @@ def test_a_later_record_keeps_what_the_first_run_remembered_and_changes_nothing(
     assert fake.commands == []  # everything came from the registry
 
 
+def test_the_calls_are_recorded_along_and_the_registry_written_again_only_when_they_differ(run_module, host):
+    calls = {"links": {"links": [{"name": "br-a", "kind": "bridge", "addresses": ["10.9.1.1/24"]}]}}
+    host.tools()
+    result, failed = run_module(netns_host_settings, args(host, state="recorded", resources=RESOURCES, calls=calls))
+    assert not failed and result["changed"] and host.registry_content()["calls"] == calls
+    result, failed = run_module(netns_host_settings, args(host, state="recorded", resources=RESOURCES, calls=calls))
+    assert not failed and not result["changed"]
+    other = {"links": {"links": [dict(calls["links"]["links"][0], addresses=["10.9.2.1/24"])]}}
+    result, failed = run_module(netns_host_settings, args(host, state="recorded", resources=RESOURCES, calls=other))
+    assert not failed and result["changed"] and host.registry_content()["calls"] == other
+    result, failed = run_module(netns_host_settings, args(host, state="recorded", resources=RESOURCES))
+    assert not failed and result["changed"] and "calls" not in host.registry_content()
+
+
 def test_nothing_is_written_when_nothing_was_built_and_nothing_will_be(run_module, host):
     host.tools()
     result, failed = run_module(netns_host_settings, args(host, state="recorded",
