@@ -16,13 +16,17 @@ import json
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_rules as rules_lib
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, Family, ReadOnce, run_module
+from ansible_collections.fakevpc.vpc.plugins.module_utils._calls import run_as_module
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, Family, ReadOnce, family_callee
 from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
+
+# The tables a chain may be in.
+TABLES = ("filter", "nat", "mangle", "raw")
 
 # The options of one chain: the module's own, and those of each item of chains.
 CHAIN_OPTIONS = dict(
     chain=dict(type="str", required=True),
-    table=dict(type="str", choices=["filter", "nat", "mangle", "raw"], default="filter"),
+    table=dict(type="str", choices=list(TABLES), default="filter"),
     rules=dict(type="list", elements="str", default=[]),
     jump_from=dict(type="list", elements="str", default=[]),
     state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -316,7 +320,9 @@ CHAINS = Family(
     mutually_exclusive=[("chains", option) for option in ("chain", "namespace")],
 )
 
+CHAINS_CALLEE = family_callee(CHAINS)
+
 
 def main():
     """The netns_iptables module."""
-    run_module(CHAINS)
+    run_as_module(CHAINS_CALLEE)

@@ -15,7 +15,8 @@ import ipaddress
 import json
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, Family, ReadOnce, run_module
+from ansible_collections.fakevpc.vpc.plugins.module_utils._calls import run_as_module
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import MISSING_NAMESPACE, Family, ReadOnce, family_callee
 from ansible_collections.fakevpc.vpc.plugins.module_utils._state import State
 
 # The options of one link: the module's own, and those of each item of links.
@@ -338,7 +339,9 @@ LINKS = Family(
     mutually_exclusive=[("links", option) for option in LINK_OPTIONS if "default" not in LINK_OPTIONS[option]],
 )
 
+LINKS_CALLEE = family_callee(LINKS)
+
 
 def main():
     """The netns_link module."""
-    run_module(LINKS)
+    run_as_module(LINKS_CALLEE)

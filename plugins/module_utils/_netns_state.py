@@ -4,8 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """What the netns modules share: their State things run one (the module's own options) or a batch (a list option) in
-one call (a Family), what a call reads kept once (ReadOnce), and asking another module's call, in check mode, whether
-a batch would change anything (would_change).
+one call (a Family, a Callee of _calls), and what a call reads kept once (ReadOnce).
 
 A private module of the fakevpc.vpc collection: its interface may change without notice.
 """
@@ -14,8 +13,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.fakevpc.vpc.plugins.module_utils._calls import Callee
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 
 # What ip (and so ip netns exec) prints when the named namespace does not exist.
@@ -63,10 +62,10 @@ def batch_params(module, key, options, name_key, problem):
     return items
 
 
-def run_module(family):
-    """The main() of family's module: its arguments, then its things (run_one_or_batch). Exits."""
-    run_one_or_batch(AnsibleModule(argument_spec=family.spec, required_one_of=family.required_one_of,
-                                   mutually_exclusive=family.mutually_exclusive, supports_check_mode=True), family)
+def family_callee(family):
+    """Family's module as a Callee (_calls): its argument spec, and its things run one or as a batch."""
+    return Callee(family.spec, family.required_one_of, family.mutually_exclusive,
+                  lambda module: run_one_or_batch(module, family))
 
 
 def run_one_or_batch(module, family):
@@ -85,58 +84,6 @@ def run_one_or_batch(module, family):
     if message:
         module.fail_json(msg=message)
     make(module.params).run_and_exit()
-
-
-class WouldFail(Exception):
-    """The call asked about (would_change) would fail: that call itself says why."""
-
-
-class CheckOnly:
-    """A module as the things of a batch see it when another module's call asks whether they would change anything:
-    check mode, no diff, the options of the call asked about (with their defaults), the asking module's tools; a
-    failure raises WouldFail."""
-
-    check_mode = True
-    _diff = False
-
-    def __init__(self, module, family, params):
-        self.module = module
-        checked = ArgumentSpecValidator(family.spec).validate(params)
-        if checked.error_messages or params.get(family.key) is None:
-            raise WouldFail("; ".join(checked.error_messages) or "no %s" % family.key)
-        self.params = checked.validated_parameters
-
-    def fail_json(self, msg, **_details):
-        raise WouldFail(msg)
-
-    def warn(self, warning):
-        """A warning is the call's own to give when it runs."""
-
-    def run_command(self, *args, **kwargs):
-        return self.module.run_command(*args, **kwargs)
-
-    def get_bin_path(self, name, required=False):
-        path = self.module.get_bin_path(name, required=False)
-        if path is None and required:
-            raise WouldFail("%s is not installed" % name)
-        return path
-
-
-def would_change(module, family, params):
-    """Whether a call of family's module with params (its options, its list of things given) would change anything now,
-    or fail: the reads and comparisons of that call, in check mode, from the call of module."""
-    try:
-        check = CheckOnly(module, family, params)
-        runner = CommandRunner(check)
-        live = family.read(check, runner)
-        for item in batch_params(check, family.key, family.options, family.name_key, family.problem):
-            thing = family.state(check, runner, live, item)
-            thing.bring_about()
-            if thing.changed:
-                return True
-    except WouldFail:
-        return True
-    return False
 
 
 def run_batch(module, things, key):

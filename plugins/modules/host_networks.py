@@ -151,7 +151,8 @@ live:
           C(ActiveState) and C(UnitFileState) by unit; null where systemd does not run the host or C(systemctl) cannot
           tell, as for another user than root on a host without D-Bus), what was read
           (C(unit_dir), C(patterns), C(paths)) and by whom (C(owner), this user's uid and gid).
-        - The filter P(fakevpc.vpc.systemd_units_converged#filter) tells from it whether a call would change nothing.
+        - The C(fakevpc.vpc.netns_vpc) role tells from it, by P(fakevpc.vpc.systemd_units#module)'s own comparison,
+          whether a call would change nothing.
       type: dict
       returned: with O(unit_dir)
     current:
@@ -172,15 +173,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils._command import CommandRunner
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import read_json_object
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_chain import CHAINS
+from ansible_collections.fakevpc.vpc.plugins.module_utils._calls import would_change
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_chain import CHAINS_CALLEE
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_host import (
     default_route_interface,
     parse_addresses,
     parse_routes,
 )
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_link import LINKS
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_link import LINKS_CALLEE
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import read_live
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_state import would_change
 from ansible_collections.fakevpc.vpc.plugins.module_utils._unit_files import read_units
 
 
@@ -198,9 +199,9 @@ def current_calls(module, registry):
     if os.geteuid() != 0:
         return None
     recorded = registry.get("calls") if isinstance(registry.get("calls"), dict) else {}
-    extra = {"chains": {"keep_tables": registry.get("tables_before") or []}, "links": {}}
-    return dict((family.key, not would_change(module, family, dict(recorded[family.key], **extra[family.key])))
-                for family in (CHAINS, LINKS) if isinstance(recorded.get(family.key), dict))
+    callees = {"chains": (CHAINS_CALLEE, {"keep_tables": registry.get("tables_before") or []}), "links": (LINKS_CALLEE, {})}
+    return dict((family, not would_change(module, callee, dict(recorded[family], **extra)))
+                for family, (callee, extra) in callees.items() if isinstance(recorded.get(family), dict))
 
 
 def main():

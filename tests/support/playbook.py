@@ -5,13 +5,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import subprocess
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from support.paths import ANSIBLE_BIN, CONNECTION_PLUGINS, PLAYBOOKS, REPO_ROOT
 
@@ -47,6 +51,20 @@ class PlaybookRun:
             if task is not None and match and match.group(2) == host:
                 statuses[task] = match.group(1)
         return statuses
+
+    def result(self, host: str, task: str) -> dict | None:
+        """What the last run of task returned for host, as the default callback printed it with -v (YAML results);
+        None when it printed none (a skipped task, a run without -v)."""
+        result, current, lines = None, None, self.stdout.splitlines()
+        for position, line in enumerate(lines):
+            if line.startswith("TASK ["):
+                current = line[len("TASK ["):line.rindex("]")]
+                result = None if current == task else result
+            match = _STATUS.match(line)
+            if current == task and match and match.group(2) == host and line.rstrip().endswith("=>"):
+                block = itertools.takewhile(lambda text: text.startswith(" "), lines[position + 1:])
+                result = yaml.safe_load(textwrap.dedent("\n".join(block)))
+        return result
 
     def describe(self) -> str:
         return f"$ {' '.join(self.argv)}\nrc={self.rc} ({self.seconds:.1f}s)\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"

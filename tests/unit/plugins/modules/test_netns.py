@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_namespace
 from ansible_collections.fakevpc.vpc.plugins.modules import netns
 
 from fake_tools import FakeTools, install
@@ -88,7 +89,7 @@ def links(*attached):
 
 
 def test_absent_returns_once_the_host_ends_of_the_namespaces_veth_pairs_are_gone(run_module, tools, monkeypatch):
-    monkeypatch.setattr(netns.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(_netns_namespace.time, "sleep", lambda seconds: None)
     torn_down = links()
     fake = tools({LIST: (0, json.dumps([{"name": "web", "id": 3}]), ""), PIDS: (0, "", ""),
                   LINKS: [links(("v-web", 8), ("v-web2", 9)), links(("v-web", 8), ("v-web2", 9)), links(("v-web2", 9)), torn_down]})
@@ -99,8 +100,8 @@ def test_absent_returns_once_the_host_ends_of_the_namespaces_veth_pairs_are_gone
 
 def test_absent_fails_naming_the_links_the_kernel_left_after_30_seconds(run_module, tools, monkeypatch):
     clock = iter(range(0, 100, 10))
-    monkeypatch.setattr(netns.time, "sleep", lambda seconds: None)
-    monkeypatch.setattr(netns.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(_netns_namespace.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(_netns_namespace.time, "monotonic", lambda: next(clock))
     fake = tools({LIST: (0, json.dumps([{"name": "web", "id": 3}]), ""), PIDS: (0, "", ""), LINKS: links(("v-web", 8))})
     result, failed = run_module(netns, {"name": "web", "state": "absent"})
     assert failed and result["msg"] == "namespace web was deleted, but after 30 s its links v-web are still on the host"
@@ -124,16 +125,16 @@ def test_absent_refuses_while_processes_run_inside(run_module, tools):
 
 def test_absent_with_kill_processes_ends_exactly_those_pids(run_module, tools, monkeypatch):
     killed = []
-    monkeypatch.setattr(netns.os, "kill", lambda pid, sig: killed.append((pid, sig)))
+    monkeypatch.setattr(_netns_namespace.os, "kill", lambda pid, sig: killed.append((pid, sig)))
     fake = tools({LIST: listing("web"), PIDS: [(0, "4242\n", "")] + [(0, "", "")] * 3})
     result, failed = run_module(netns, {"name": "web", "state": "absent", "kill_processes": True})
     assert not failed and result["changed"]
-    assert killed == [(4242, netns.signal.SIGTERM)]
+    assert killed == [(4242, _netns_namespace.signal.SIGTERM)]
     assert fake.mutating() == [("ip", "netns", "delete", "web")]
 
 
 def test_absent_in_check_mode_kills_nothing(run_module, tools, monkeypatch):
-    monkeypatch.setattr(netns.os, "kill", lambda pid, sig: pytest.fail("killed in check mode"))
+    monkeypatch.setattr(_netns_namespace.os, "kill", lambda pid, sig: pytest.fail("killed in check mode"))
     fake = tools({LIST: listing("web"), PIDS: (0, "4242\n", "")})
     result, failed = run_module(netns, {"name": "web", "state": "absent", "kill_processes": True}, check_mode=True)
     assert not failed and result["changed"]

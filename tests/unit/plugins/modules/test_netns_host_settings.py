@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_live
+from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_live, _netns_settings
 from ansible_collections.fakevpc.vpc.plugins.modules import netns_host_settings
 
 from fake_tools import FakeTools, install
@@ -29,7 +29,7 @@ def host(monkeypatch, tmp_path):
     netns_dir = tmp_path / "netns"
     netns_dir.mkdir()
     monkeypatch.setattr(_netns_live, "IP_FORWARD", str(forward))
-    monkeypatch.setattr(netns_host_settings, "NETNS_DIR", str(netns_dir))
+    monkeypatch.setattr(_netns_settings, "NETNS_DIR", str(netns_dir))
 
     class Host:
         registry = tmp_path / "state" / "registry.json"
