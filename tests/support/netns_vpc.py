@@ -76,8 +76,24 @@ def _out(server: simnet.SimServer, argv: list[str]) -> str:
     return server.run(argv).stdout
 
 
+def settle_links(host: simnet.SimServer, timeout: float = 5.0) -> None:
+    """Wait until the kernel has applied each bridge's carrier to its operstate: it does so in deferred work
+    (linkwatch), up to a second after a port came up, and until then a bridge with a live port still says UNKNOWN,
+    as it did with none. A run that just built a bridge can end within that second."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        links = json.loads(_out(host, ["ip", "-j", "-d", "link", "show"]))
+        live_masters = set(link.get("master") for link in links if "LOWER_UP" in link.get("flags", []))
+        if not any(link.get("linkinfo", {}).get("info_kind") == "bridge" and link.get("operstate") == "UNKNOWN"
+                   and link["ifname"] in live_masters for link in links):
+            return
+        time.sleep(0.1)
+
+
 def exact_state(host: simnet.SimServer) -> dict[str, str]:
-    """What removal must leave exactly as it was: links, namespaces, both iptables, nft, forwarding, routes."""
+    """What removal must leave exactly as it was: links, namespaces, both iptables, nft, forwarding, routes (once the
+    links' states settled)."""
+    settle_links(host)
     return {
         "ip -d link": _out(host, ["ip", "-d", "link"]),
         "ip netns": _out(host, ["ip", "netns"]),
