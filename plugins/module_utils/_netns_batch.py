@@ -16,7 +16,7 @@ the read proves unneeded (the plan's calls, the units' comparison) is left out: 
 
 from __future__ import annotations
 
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_chain import TABLES
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import kept_tables
 from ansible_collections.fakevpc.vpc.plugins.module_utils._unit_files import converged
 
 
@@ -30,7 +30,6 @@ def role_calls(plan, units, host_networks, registry, etc_dir, kill_processes, un
     def add(module, **options):
         calls.append({"module": "fakevpc.vpc." + module, "options": options})
 
-    remembered = (host_networks or {}).get("registry") or {}
     settings = {"path": registry, "calls": plan["recorded_calls"], "manage_forwarding": manage_forwarding,
                 "backend": plan["call_options"]["chains"]["backend"]}
     if plan["calls"]["host_settings"]:
@@ -43,9 +42,8 @@ def role_calls(plan, units, host_networks, registry, etc_dir, kill_processes, un
     if plan["calls"]["namespaces"]:
         add("netns", names=plan["namespaces"], etc_dir=etc_dir, hosts_files=plan["module_items"]["hosts_files"])
     if plan["calls"]["chains"]:
-        # A table the host had before the first run stays, even left empty: before the first run (no registry yet)
-        # every table there is the host's own.
-        add("netns_iptables", keep_tables=remembered.get("tables_before", list(TABLES)), **plan["call_options"]["chains"])
+        add("netns_iptables", keep_tables=kept_tables((host_networks or {}).get("registry")),
+            **plan["call_options"]["chains"])
     if plan["calls"]["links"]:
         add("netns_link", **plan["call_options"]["links"])
     if plan["record_after"]:

@@ -22,6 +22,7 @@ import os
 
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_names as names
 from ansible_collections.fakevpc.vpc.plugins.module_utils._files import read_text
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_chain import TABLES
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_resources import previous_resources
 
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
@@ -71,6 +72,12 @@ def remembered(registry):
     return dict((setting, kinds[setting](registry[key])) for setting, key in BEFORE_KEYS.items() if key in registry)
 
 
+def kept_tables(registry):
+    """The keep_tables of the chains' call: the tables the host had before the first run, as the registry remembers
+    them; before the first run (no registry yet), every table there is the host's own."""
+    return remembered(registry).get("tables", list(TABLES))
+
+
 def registry_content(resources, before, calls=None):
     """The registry netns_host_settings writes: resources, the host's settings before the first run, and the options of
     the calls to record (recorded_calls), when given."""
@@ -83,7 +90,7 @@ def registry_content(resources, before, calls=None):
 
 def call_options(module_items, backend):
     """The options of this run's calls that the registry records for the next read to prove current: netns_iptables'
-    (its keep_tables are the registry's tables_before) and netns_link's."""
+    (but its keep_tables, kept_tables) and netns_link's."""
     return {"chains": {"chains": module_items["chains"], "backend": backend}, "links": {"links": module_items["links"]}}
 
 

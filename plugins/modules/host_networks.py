@@ -181,7 +181,7 @@ from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_host import (
     parse_routes,
 )
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_link import LINKS_CALLEE
-from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import read_live
+from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import kept_tables, read_live
 from ansible_collections.fakevpc.vpc.plugins.module_utils._unit_files import read_units
 
 
@@ -199,7 +199,7 @@ def current_calls(module, registry):
     if os.geteuid() != 0:
         return None
     recorded = registry.get("calls") if isinstance(registry.get("calls"), dict) else {}
-    callees = {"chains": (CHAINS_CALLEE, {"keep_tables": registry.get("tables_before") or []}), "links": (LINKS_CALLEE, {})}
+    callees = {"chains": (CHAINS_CALLEE, {"keep_tables": kept_tables(registry)}), "links": (LINKS_CALLEE, {})}
     return dict((family, not would_change(module, callee, dict(recorded[family], **extra)))
                 for family, (callee, extra) in callees.items() if isinstance(recorded.get(family), dict))
 

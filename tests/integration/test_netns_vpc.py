@@ -247,7 +247,7 @@ def test_a_rerun_puts_back_rules_routes_and_rp_filter_changed_by_hand(lab):
 
 
 def test_a_rerun_puts_back_the_boot_script_and_a_unit_changed_by_hand(lab):
-    # the read before the plan finds them changed, so the persist call it spares on a clean rerun is made
+    # the read before the plan finds them changed, so the units' call it spares on a clean rerun is made
     script, unit = lab.files / "netns-vpc-up", lab.files / "units" / "netns-vpc-app-alpha-web.service"
     built = dict((path, (path.read_bytes(), stat.S_IMODE(path.stat().st_mode))) for path in (script, unit))
     with script.open("a") as handle:

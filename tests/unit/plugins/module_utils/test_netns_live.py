@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.fakevpc.vpc.plugins.module_utils import _netns_live as live_state
 from ansible_collections.fakevpc.vpc.plugins.module_utils._netns_live import (
     host_settings_converged,
+    kept_tables,
     namespaces_converged,
     read_live,
     registry_content,
@@ -33,6 +34,12 @@ def test_the_registry_as_netns_host_settings_writes_it():
                                                    "tables_before": ["filter"], "netns_mount_before": False}
     calls = {"links": {"links": [{"name": "br-a", "kind": "bridge"}]}}
     assert registry_content(RESOURCES, BEFORE, calls) == dict(registry_content(RESOURCES, BEFORE), calls=calls)
+
+
+def test_the_chains_keep_the_tables_the_host_had_and_every_table_before_the_first_run():
+    assert kept_tables(registry_content(RESOURCES, BEFORE)) == ["filter"]
+    assert kept_tables(registry_content(RESOURCES, dict(BEFORE, tables=[]))) == []
+    assert kept_tables({}) == kept_tables(None) == ["filter", "nat", "mangle", "raw"]
 
 
 @pytest.mark.parametrize("registry, live, forwarding, manage, converged", [
